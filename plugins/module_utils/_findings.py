@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to this collection: no compatibility promise for code outside cloudnet.triage.
+
+"""The finding schema and the ranking rule shared by modules (local findings) and filters.
+
+Plain Python, no Ansible import: the diagnosis engine is testable on its own.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CATALOGUE",
+    "CONFIDENCES",
+    "DIAGNOSIS_SCHEMA",
+    "SEVERITIES",
+    "TIERS",
+    "FindingError",
+    "evidence",
+    "finding",
+    "rank",
+    "rank_key",
+    "verdict_of",
+]
+
+DIAGNOSIS_SCHEMA = "cloudnet.triage.diagnosis/1"
+
+# The public fault catalogue (BRIEF.md): code -> tier. Codes are a stable interface.
+CATALOGUE = {
+    "instance_addressing": "instance",
+    "instance_firewall": "instance",
+    "instance_link_down": "instance",
+    "cloud_init_failed": "instance",
+    "security_group_drop": "host",
+    "ovs_port_misplaced": "host",
+    "tc_redirect_broken": "host",
+    "vxlan_peer_mismatch": "host",
+    "mtu_overhead": "host",
+    "arp_mac_mismatch": "host",
+    "duplicate_ip": "fleet",
+    "stale_neighbour": "host",
+    "dhcp_server_down": "network_node",
+    "router_missing": "network_node",
+    "vlan_inconsistent": "fleet",
+    "fabric_vlan_blocked": "fabric",
+    "required_port_blocked": "fleet",
+    "vr_service_down": "network_node",
+    "traffic_label_missing": "fleet",
+    "bond_degraded": "host",
+    "cpvm_certificate_mismatch": "network_node",
+    "traffic_stops_at": "path",
+}
+
+# Orders used by the ranking rule, most urgent / most local first.
+SEVERITIES = ("critical", "warning", "info")
+CONFIDENCES = ("certain", "likely", "possible")
+TIERS = ("instance", "host", "network_node", "fleet", "fabric", "path")
+
+
+class FindingError(ValueError):
+    """A finding that does not fit the schema: a programming error in a check."""
+
+
+def evidence(host, fact, namespace=None, device=None):
+    """One item of evidence: where it was seen and the fact that proves it."""
+    return {"host": host, "namespace": namespace, "device": device, "fact": fact}
+
+
+def finding(code, severity, summary, evidence_items, hosts=None, remedy=None,
+            confidence="certain", check=None, tier=None):
+    """Build a finding dict in the diagnosis schema, validating the closed vocabularies."""
+    if code not in CATALOGUE:
+        raise FindingError("unknown finding code %r" % (code,))
+    if severity not in SEVERITIES:
+        raise FindingError("finding %s: unknown severity %r" % (code, severity))
+    if confidence not in CONFIDENCES:
+        raise FindingError("finding %s: unknown confidence %r" % (code, confidence))
+    tier = tier or CATALOGUE[code]
+    if tier not in TIERS:
+        raise FindingError("finding %s: unknown tier %r" % (code, tier))
+    evidence_items = list(evidence_items)
+    if hosts is None:
+        hosts = sorted({item["host"] for item in evidence_items if item.get("host")})
+    return {
+        "code": code,
+        "severity": severity,
+        "tier": tier,
+        "confidence": confidence,
+        "hosts": list(hosts),
+        "summary": summary,
+        "evidence": evidence_items,
+        "remedy": list(remedy or []),
+        "check": check or code,
+    }
+
+
+def rank_key(item):
+    """Horses, not zebras: certain, severe and local causes first, smallest domain to widest."""
+    return (
+        SEVERITIES.index(item["severity"]),
+        CONFIDENCES.index(item["confidence"]),
+        TIERS.index(item["tier"]),
+        item["code"],
+        tuple(item["hosts"]),
+        item["summary"],
+    )
+
+
+def rank(findings):
+    """Rank findings and drop exact duplicates (two checks may prove the same fault)."""
+    seen = set()
+    ranked = []
+    for item in sorted(findings, key=rank_key):
+        key = (item["code"], tuple(item["hosts"]), item["summary"])
+        if key not in seen:
+            seen.add(key)
+            ranked.append(item)
+    return ranked
+
+
+def verdict_of(findings):
+    """The worst severity among the findings, or ``healthy``."""
+    for severity in SEVERITIES:
+        if any(item["severity"] == severity for item in findings):
+            return severity
+    return "healthy"
