@@ -66,8 +66,9 @@ stage_build() {
 }
 stage_importer() {
   ls "$work"/cloudnet-triage-*.tar.gz >/dev/null 2>&1 || stage_build >/dev/null || return 1
-  GALAXY_IMPORTER_CONFIG="$repo/tests/galaxy-importer.cfg" \
-    python -m galaxy_importer.main "$work"/cloudnet-triage-*.tar.gz > "$out/galaxy-importer.log" 2>&1
+  # Run from the work dir: the importer writes importer_result.json into its current directory.
+  (cd "$work" && GALAXY_IMPORTER_CONFIG="$repo/tests/galaxy-importer.cfg" \
+    python -m galaxy_importer.main "$work"/cloudnet-triage-*.tar.gz > "$out/galaxy-importer.log" 2>&1)
   local rc=$?
   tail -n 25 "$out/galaxy-importer.log"
   # The importer exits 0 on some failed checks: an ERROR line in its log is a failure too.
