@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: arp_mismatches
+short_description: Neighbour entries whose MAC is not the MAC a frame meets where the address is owned
+version_added: 0.1.0
+author: cloudnet.triage contributors
+description:
+  - Compares every neighbour entry (IP to MAC) on every host with the interfaces that own the IP anywhere
+    in the fleet, following the paths between them that the facts describe, veth pairs, tc mirred
+    redirects and VXLAN tunnel ends paired across hosts.
+  - A frame addressed to the entry's MAC that ends its way on a device with another MAC is dropped there
+    (Kata peer-pods, seed 001, the pod's eth0 redirected into a tunnel whose far end has its own MAC).
+    Each such entry yields an C(arp_mac_mismatch) finding with the evidence along the path and the remedy.
+  - Owners are indexed by address once (a hash join), so 1,000s of hosts correlate in seconds.
+options:
+  _input:
+    description:
+      - The fleet dict keyed by inventory hostname (each value with C(arp) digests from
+        M(cloudnet.triage.arp_consistency) or C(netns) facts from M(cloudnet.triage.netns_probe)),
+        or a dict of host name to C(cloudnet.triage.arp/1) digest.
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Neighbour entries that send frames where they are dropped
+  ansible.builtin.debug:
+    msg: "{{ item.summary }}"
+  loop: "{{ fleet | cloudnet.triage.arp_mismatches }}"
+
+- name: The same from digests only
+  ansible.builtin.set_fact:
+    mismatches: "{{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, ['arp_result', 'arp']))) | cloudnet.triage.arp_mismatches }}"
+"""
+
+RETURN = r"""
+_value:
+  description:
+    - Findings with code C(arp_mac_mismatch), ranked, each with code, severity, tier, confidence, hosts,
+      summary, evidence (host, namespace, device, fact), remedy and check.
+  type: list
+  elements: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
+from ansible_collections.cloudnet.triage.plugins.module_utils._checks_arp import correlate, fleet_digests
+from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import filter_arguments, to_plain, validate_fleet
+from ansible_collections.cloudnet.triage.plugins.module_utils._findings import rank
+
+
+def arp_mismatches(fleet, *args, **kwargs):
+    """arp_mac_mismatch findings of a fleet."""
+    try:
+        filter_arguments(DOCUMENTATION, "arp_mismatches", fleet, args, kwargs)
+        fleet = to_plain(fleet)
+        if not all(isinstance(entry, dict) and "owned" in entry for entry in fleet.values()):
+            validate_fleet(fleet)
+        digests, _not_checked, unreachable = fleet_digests(fleet)
+        return rank(correlate(digests, unreachable, want=("mismatch",)).mismatches)
+    except DigestError as exc:
+        raise AnsibleFilterError("cloudnet.triage.arp_mismatches: %s" % exc)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"arp_mismatches": arp_mismatches}

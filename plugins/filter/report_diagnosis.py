@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: report_diagnosis
+short_description: The diagnosis of a fleet, with refused facts set aside instead of failing
+version_added: 0.1.0
+author: cloudnet.triage developers (@cloudnet)
+description:
+  - Runs the same engine as P(cloudnet.triage.diagnose#filter) over the fleet facts.
+  - When the engine refuses one host's facts (another schema version, a malformed probe result), those facts are dropped
+    from that host, the reason is added to the host's C(errors) and to the diagnosis' C(not_checked), and the rest of the
+    fleet is diagnosed; P(cloudnet.triage.diagnose#filter) would fail the whole run instead.
+  - The R(cloudnet.triage.report,ansible_collections.cloudnet.triage.report_role) role uses it so one bad host never
+    costs the diagnosis of the others.
+positional: _input
+options:
+  _input:
+    description: The fleet facts (docs/contracts.md section 5), for example from P(cloudnet.triage.report_fleet#filter).
+    type: dict
+    required: true
+  limit:
+    description: Host names to diagnose, as for P(cloudnet.triage.diagnose#filter); default every host of the input.
+    type: list
+    elements: str
+"""
+
+EXAMPLES = r"""
+- name: Diagnose, tolerating one host with facts of another version
+  ansible.builtin.set_fact:
+    diagnosis: "{{ fleet | cloudnet.triage.report_diagnosis(limit=ansible_play_hosts_all) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The diagnosis, schema C(cloudnet.triage.diagnosis/1) (docs/diagnosis.md).
+  type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._report import ReportError, diagnose_quarantined
+
+
+def report_diagnosis(fleet, limit=None):
+    try:
+        return diagnose_quarantined(fleet, limit=None if limit is None else list(limit))
+    except (ReportError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError("cloudnet.triage.report_diagnosis: %s" % exc) from exc
+
+
+class FilterModule:
+    def filters(self):
+        return {"report_diagnosis": report_diagnosis}

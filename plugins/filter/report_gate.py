@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: report_gate
+short_description: Whether a diagnosis should fail a pipeline
+version_added: 0.1.0
+author: cloudnet.triage developers (@cloudnet)
+description:
+  - True when the diagnosis verdict is at or above O(fail_on).
+positional: _input
+options:
+  _input:
+    description: The diagnosis.
+    type: dict
+    required: true
+  fail_on:
+    description: V(critical) fails on a critical verdict, V(warning) on warning or critical, V(never) never.
+    type: str
+    default: never
+    choices: [critical, warning, never]
+"""
+
+EXAMPLES = r"""
+- name: Fail the pipeline on a critical finding
+  ansible.builtin.fail:
+    msg: "{{ cloudnet_diagnosis.findings[0].summary }}"
+  when: cloudnet_diagnosis | cloudnet.triage.report_gate('critical')
+"""
+
+RETURN = r"""
+_value:
+  description: True when the verdict reaches the threshold.
+  type: bool
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._report import ReportError, gate
+
+
+def report_gate(diagnosis, fail_on="never"):
+    try:
+        return gate(diagnosis, fail_on=fail_on)
+    except (ReportError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError("cloudnet.triage.report_gate: %s" % exc) from exc
+
+
+class FilterModule:
+    def filters(self):
+        return {"report_gate": report_gate}

@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: report_stats
+short_description: The set_stats data of a diagnosis, for AWX workflows
+version_added: 0.1.0
+author: cloudnet.triage developers (@cloudnet)
+description:
+  - Reduces a diagnosis to the small dict published with M(ansible.builtin.set_stats) so an AWX workflow can branch on
+    the verdict or the first finding's code.
+positional: _input
+options:
+  _input:
+    description: The diagnosis.
+    type: dict
+    required: true
+  report_dir:
+    description: Where the report files were written, recorded in the data when given.
+    type: str
+    default: ''
+"""
+
+EXAMPLES = r"""
+- name: Publish the verdict for the workflow
+  ansible.builtin.set_stats:
+    data: "{{ cloudnet_diagnosis | cloudnet.triage.report_stats }}"
+"""
+
+RETURN = r"""
+_value:
+  description: Keys C(cloudnet_verdict), C(cloudnet_top_finding) (empty when healthy), C(cloudnet_counts) (per severity)
+    and C(cloudnet_diagnosis) (verdict, top_finding, counts, hosts_seen, hosts_unreachable, the first 20 findings without
+    their evidence, the number of not-checked entries, report_dir).
+  type: dict
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._report import ReportError, stats
+
+
+def report_stats(diagnosis, report_dir=""):
+    try:
+        return stats(diagnosis, report_dir=report_dir or None)
+    except (ReportError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError("cloudnet.triage.report_stats: %s" % exc) from exc
+
+
+class FilterModule:
+    def filters(self):
+        return {"report_stats": report_stats}

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Benchmark of the cross-host neighbour correlation (not part of the test suite; no root needed).
+
+    PYTHONPATH=/work/main/.venv/collections .venv/bin/python tests/perf/bench_correlate.py
+    ... --hosts 1000 --neighbours 2000 --owned 200 --scale 10      # the issue's figures (default)
+    ... --quick                                                     # 100 hosts, for a smoke run
+
+A synthetic fleet of digests (schema cloudnet.triage.arp/1): each host owns --owned addresses on 20
+devices in 10 namespaces and holds --neighbours entries, mostly for addresses other hosts own (right
+MAC), some for addresses nobody owns (gateways outside), a few with a wrong MAC (injected faults, which
+must all be found). The fleet is generated lazily, host by host, from a seeded RNG, so the 10x run never
+holds all digests at once; the time spent generating is measured inside the run and subtracted. Each size runs in
+its own process so peak RSS is that size's alone. Also prints the digest's average bytes per namespace
+on a realistic host (pod namespaces with a veth, a gateway, tc mirred and a tunnel).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+
+BASELINES = {"correlate_1x_s": 5.0, "rss_1x_mb": 2048, "growth_10x": 12.0, "digest_bytes_per_ns": 300}
+
+
+def _ip(host, idx):
+    return "2001:db8:%x::%x" % (host, idx)
+
+
+def _mac(host, dev):
+    return "02:%02x:%02x:%02x:00:%02x" % ((host >> 16) & 255, (host >> 8) & 255, host & 255, dev)
+
+
+class LazyFleet(object):
+    """dict-like host -> digest, each digest generated on access (seeded, reproducible)."""
+
+    def __init__(self, hosts, neighbours, owned, faults):
+        self.hosts, self.neighbours, self.owned, self.faults = hosts, neighbours, owned, faults
+        self.gen_time = 0.0
+        self.names = [""] + ["pod-%d" % n for n in range(10)] + ["eth%d" % d for d in range(20)]
+
+    def __len__(self):
+        return self.hosts
+
+    def keys(self):
+        return ["h%d" % h for h in range(self.hosts)]
+
+    def items(self):
+        clock = time.perf_counter
+        for h in range(self.hosts):
+            start = clock()
+            digest = self.digest(h)
+            self.gen_time += clock() - start
+            yield "h%d" % h, digest
+
+    def injected(self):
+        return {(("h%d" % h), _ip((h + 1) % self.hosts, 0)) for h in range(0, self.hosts, max(1, self.hosts // self.faults))}
+
+    def digest(self, h):
+        rng = random.Random(h)
+        n_hosts = self.hosts
+        owned = [[1 + (i % 10), 11 + (i % 20), _ip(h, i), _mac(h, i % 20)] for i in range(self.owned)]
+        neigh = []
+        for _entry in range(self.neighbours):
+            other = rng.randrange(n_hosts)
+            i = rng.randrange(self.owned)
+            if rng.random() < 0.1:
+                neigh.append([1 + (i % 10), 11 + (i % 20), "2001:db8:ffff::%x" % i, _mac(n_hosts + 1, i % 20), "stale"])
+            else:
+                neigh.append([1 + (i % 10), 11 + (i % 20), _ip(other, i), _mac(other, i % 20), "reachable"])
+        if h % max(1, n_hosts // self.faults) == 0:
+            other = (h + 1) % n_hosts
+            neigh.append([1, 11, _ip(other, 0), "02:ba:d0:00:00:01", "permanent"])
+        return {"schema": "cloudnet.triage.arp/1", "host": "h%d" % h, "namespaces": 11, "names": self.names,
+                "owned": owned, "neighbours": neigh, "paths": {"veth": [], "mirred": [], "vxlan": []},
+                "gateways": [], "local_findings": [], "errors": []}
+
+
+def run_size(hosts, neighbours, owned, faults):
+    from ansible_collections.cloudnet.triage.plugins.module_utils._checks_arp import correlate
+
+    fleet = LazyFleet(hosts, neighbours, owned, faults)
+
+    class Digests(object):
+        def __iter__(self):
+            return fleet.items()
+
+    start = time.perf_counter()
+    result = correlate(Digests(), want=("mismatch", "duplicate"))
+    total = time.perf_counter() - start
+    gen = fleet.gen_time   # time spent generating digests inside the run (both passes), subtracted
+    found = {(f["hosts"][0] if len(f["hosts"]) == 1 else f["evidence"][0]["host"],
+              f["evidence"][0]["fact"].split()[1]) for f in result.mismatches}
+    missed = fleet.injected() - found
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({"hosts": hosts, "entries": hosts * neighbours, "owned": hosts * owned,
+                      "generate_s": round(gen, 3), "total_s": round(total, 3), "correlate_s": round(total - gen, 3),
+                      "findings": len(result.mismatches), "duplicates": len(result.duplicates),
+                      "injected_missed": len(missed), "peak_rss_mb": round(rss, 1)}))
+
+
+def dict_floor(keys, lookups):
+    """The same hash join reduced to its bare dict lookups: what Python's dict costs at this size."""
+    gc.disable()
+    table = {_ip(i // 200, i % 200): _mac(i // 200, i % 20) for i in range(keys)}
+    rng = random.Random(1)
+    clock = time.perf_counter
+    spent, hits = 0.0, 0
+    for _block in range(lookups // 2000):
+        probes = []
+        for _probe in range(2000):
+            i = rng.randrange(keys)
+            probes.append((_ip(i // 200, i % 200), _mac(i // 200, i % 20)))
+        start = clock()
+        get = table.get
+        for ip, mac in probes:
+            if get(ip) == mac:
+                hits += 1
+        spent += clock() - start
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(json.dumps({"keys": keys, "lookups": lookups, "floor_s": round(spent, 3), "hits": hits, "peak_rss_mb": round(rss, 1)}))
+
+
+def realistic_digest_bytes():
+    """Average digest bytes per namespace on a host shaped like a Kubernetes worker with 100 pods."""
+    from ansible_collections.cloudnet.triage.plugins.module_utils._arp import build_digest, digest_size
+
+    from ansible_collections.cloudnet.triage.tests.unit.plugins.module_utils.arp_facts import addr, host_facts, link, mirred, namespace, neigh, route, vxlan
+
+    root_links = [link(2, "ens3", "52:54:00:aa:01:63"), link(3, "ovn-k8s-mp0", "ee:cb:ed:8e:f9:e0", kind="openvswitch")]
+    root_neigh = [neigh("ens3", "198.18.10.1", "52:54:00:00:00:01")]
+    pods = []
+    for n in range(100):
+        uid = "%08x-1bc5-474a-9eb6-%012x" % (0xc16c7a01 + n, n)
+        host_side = "%015x" % (0x8b7266486ea2861 + n)
+        ip = "198.18.%d.%d" % (2 + n // 200, 10 + n % 200)
+        mac = "0a:58:c6:12:%02x:%02x" % (n // 256, n % 256)
+        root_links.append(link(100 + n, host_side, "de:fb:3e:87:%02x:%02x" % (n // 256, n % 256), kind="veth",
+                               master="ovs-system", peer={"ns": 5000 + n, "ns_name": uid, "ifindex": 2, "name": "eth0"}))
+        root_neigh.append(neigh("ovn-k8s-mp0", ip, mac, "reachable"))
+        links = [link(2, "eth0", mac, kind="veth", peer={"ns": 1, "ns_name": None, "ifindex": 100 + n, "name": host_side})]
+        tc = []
+        if n % 4 == 0:   # every fourth pod a peer-pod with its tunnel
+            links.append(link(3, "vxlan1", "ca:40:81:86:%02x:%02x" % (n // 256, n % 256), kind="vxlan",
+                              vxlan=vxlan(555000 + n, "198.18.10.201")))
+            tc = [mirred("eth0", "vxlan1"), mirred("vxlan1", "eth0")]
+        pods.append(namespace(5000 + n, name=uid, links=links,
+                              addresses=[addr("eth0", ip, 23), addr("eth0", "fe80::858:c6ff:fe12:%x" % n, 64, "link")],
+                              routes=[route("0.0.0.0/0", "eth0", "198.18.2.1"), route("198.18.2.0/23", "eth0")],
+                              neighbours=[neigh("eth0", "198.18.2.1", "0a:58:c6:12:02:01")], tc=tc))
+    root = namespace(1, root=True, links=root_links,
+                     addresses=[addr("ens3", "198.18.10.163"), addr("ovn-k8s-mp0", "198.18.2.2", 23)],
+                     routes=[route("0.0.0.0/0", "ens3", "198.18.10.1")], neighbours=root_neigh)
+    digest = build_digest(host_facts("worker", [root] + pods), "worker")
+    size, spaces = digest_size(digest)
+    print(json.dumps({"digest_bytes": size, "namespaces": spaces, "bytes_per_namespace": round(size / float(spaces), 1)}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hosts", type=int, default=1000)
+    parser.add_argument("--neighbours", type=int, default=2000)
+    parser.add_argument("--owned", type=int, default=200)
+    parser.add_argument("--scale", type=int, default=10)
+    parser.add_argument("--faults", type=int, default=10, help="injected wrong-MAC entries")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--digest", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-floor", action="store_true", help="skip the bare dict-lookup reference runs")
+    args = parser.parse_args()
+    if args.digest:
+        realistic_digest_bytes()
+        return
+    if args.child:
+        run_size(args.hosts, args.neighbours, args.owned, args.faults)
+        return
+    if args.floor:
+        dict_floor(args.hosts * args.owned, args.hosts * args.neighbours)
+        return
+    if args.quick:
+        args.hosts = 100
+    runs = []
+    for hosts in (args.hosts, args.hosts * args.scale):
+        out = subprocess.run([sys.executable, __file__, "--child", "--hosts", str(hosts), "--neighbours", str(args.neighbours),
+                              "--owned", str(args.owned), "--faults", str(args.faults)],
+                             check=True, capture_output=True, text=True).stdout
+        runs.append(json.loads(out.strip().splitlines()[-1]))
+        print("run:", out.strip())
+    floors = []
+    for hosts in (() if args.no_floor else (args.hosts, args.hosts * args.scale)):
+        out = subprocess.run([sys.executable, __file__, "--floor", "--hosts", str(hosts), "--neighbours", str(args.neighbours),
+                              "--owned", str(args.owned)], check=True, capture_output=True, text=True).stdout
+        floors.append(json.loads(out.strip().splitlines()[-1]))
+        print("floor:", out.strip())
+    digest = json.loads(subprocess.run([sys.executable, __file__, "--digest"], check=True, capture_output=True,
+                                       text=True).stdout.strip().splitlines()[-1])
+    base, big = runs
+    growth = big["correlate_s"] / max(base["correlate_s"], 1e-6)
+    print()
+    print("%-44s %12s %12s" % ("figure", "measured", "target"))
+    print("%-44s %12.2f %12s" % ("correlate %d hosts x %d entries x %d owned (s)" % (base["hosts"], args.neighbours, args.owned),
+                                 base["correlate_s"], "<= %.1f" % BASELINES["correlate_1x_s"]))
+    print("%-44s %12.1f %12s" % ("peak RSS, 1x (MB)", base["peak_rss_mb"], "<= %d" % BASELINES["rss_1x_mb"]))
+    print("%-44s %12.2f %12s" % ("correlate %dx input (s)" % args.scale, big["correlate_s"], ""))
+    print("%-44s %12.1f %12s" % ("peak RSS, %dx (MB)" % args.scale, big["peak_rss_mb"], ""))
+    print("%-44s %12.2f %12s" % ("time growth for %dx input" % args.scale, growth, "<= %.0f" % BASELINES["growth_10x"]))
+    if floors:
+        pair = "%.2f / %.2f" % (floors[0]["floor_s"], floors[1]["floor_s"])
+        print("%-44s %12s %12s" % ("bare dict lookups, 1x / %dx (s)" % args.scale, pair, "reference"))
+        print("%-44s %12.2f %12s" % ("bare dict lookups growth for %dx" % args.scale,
+                                     floors[1]["floor_s"] / max(floors[0]["floor_s"], 1e-6), "reference"))
+    print("%-44s %12s %12s" % ("load average at the end (2 shared cores)", "%.1f" % os.getloadavg()[0], ""))
+    print("%-44s %12s %12s" % ("injected faults missed (1x / %dx)" % args.scale, "%d / %d" % (base["injected_missed"], big["injected_missed"]), "0 / 0"))
+    print("%-44s %12.1f %12s" % ("digest bytes per namespace (worker, 100 pods)", digest["bytes_per_namespace"],
+                                 "<= %d" % BASELINES["digest_bytes_per_ns"]))
+
+
+if __name__ == "__main__":
+    main()
