@@ -52,7 +52,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
 from ansible_collections.cloudnet.triage.plugins.module_utils._checks_arp import correlate, fleet_digests
-from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import filter_arguments, to_plain, validate_fleet
+from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import filter_arguments, validate_fleet
 from ansible_collections.cloudnet.triage.plugins.module_utils._findings import rank
 
 
@@ -60,7 +60,6 @@ def arp_mismatches(fleet, *args, **kwargs):
     """arp_mac_mismatch findings of a fleet."""
     try:
         filter_arguments(DOCUMENTATION, "arp_mismatches", fleet, args, kwargs)
-        fleet = to_plain(fleet)
         if not all(isinstance(entry, dict) and "owned" in entry for entry in fleet.values()):
             validate_fleet(fleet)
         digests, _not_checked, unreachable = fleet_digests(fleet)

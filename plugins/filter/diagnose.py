@@ -64,14 +64,14 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
-from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import diagnose, filter_arguments, to_plain
+from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import diagnose, filter_arguments
 
 
 def diagnose_filter(fleet, *args, **kwargs):
     """The diagnosis of a fleet dict."""
     try:
         options = filter_arguments(DOCUMENTATION, "diagnose", fleet, args, kwargs)
-        return diagnose(to_plain(fleet), limit=options.get("limit"))
+        return diagnose(fleet, limit=options.get("limit"))
     except DigestError as exc:
         raise AnsibleFilterError("cloudnet.triage.diagnose: %s" % exc)
 

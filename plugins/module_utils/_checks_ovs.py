@@ -8,7 +8,7 @@
 """OVS checks: ovs_port_misplaced and bond_degraded (docs/contracts.md section 6).
 
 What is expected comes from each host's ``cloudnet_expect_ovs`` variable (the fleet entry's ``expect_ovs`` key,
-or ``vars.expect_ovs``), which inventories and scenario host ``vars:`` provide::
+or ``vars.cloudnet_expect_ovs``), which inventories and scenario host ``vars:`` provide::
 
     cloudnet_expect_ovs:
       ports:
@@ -67,7 +67,7 @@ def expectations(host, entry):
     """The host's ``expect_ovs`` ports, validated: {port: {bridge, tag, trunks, iface_id, peer}}."""
     expect = entry.get("expect_ovs")
     if expect is None and isinstance(entry.get("vars"), dict):
-        expect = entry["vars"].get("expect_ovs")
+        expect = entry["vars"].get("cloudnet_expect_ovs")
     if expect is None:
         return {}
     if not isinstance(expect, dict):

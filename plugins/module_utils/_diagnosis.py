@@ -19,7 +19,6 @@ __all__ = [
     "diagnose",
     "registered_checks",
     "to_json",
-    "to_plain",
     "validate_fleet",
 ]
 
@@ -252,27 +251,3 @@ def filter_arguments(documentation, filter_name, data, args, kwargs):
     if result.error_messages:
         raise FactsError("controller", "%s options" % filter_name, params, "; ".join(result.error_messages))
     return result.validated_parameters
-
-
-def to_plain(data):
-    """A copy made of plain dict/list/str/int/float/bool/None.
-
-    Ansible 2.19 hands filters tagged subclasses of these; the correlator's hot loops test exact types."""
-    try:
-        return json.loads(json.dumps(data))
-    except (TypeError, ValueError):
-        return _plain(data)
-
-
-def _plain(data):
-    if isinstance(data, dict):
-        return {_plain(key): _plain(value) for key, value in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_plain(value) for value in data]
-    if isinstance(data, bool) or data is None:
-        return data
-    if isinstance(data, int):
-        return int(data)
-    if isinstance(data, float):
-        return float(data)
-    return str(data)

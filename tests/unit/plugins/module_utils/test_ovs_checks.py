@@ -37,7 +37,7 @@ def run_all(fleet):
 def worker(expect=None):
     entry = {"reachable": True, "ovs": facts("seed001_worker.json", "worker")}
     if expect is not None:
-        entry["vars"] = {"expect_ovs": {"ports": expect}}
+        entry["vars"] = {"cloudnet_expect_ovs": {"ports": expect}}
     return entry
 
 
