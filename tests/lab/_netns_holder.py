@@ -19,8 +19,12 @@ import subprocess
 import sys
 import time
 
-VENV_PYTHON = "/work/main/.venv/bin/python"
-COLLECTIONS = "/work/main/.venv/collections"
+# Paths come from this checkout, wherever it was cloned.
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+VENV = os.path.join(REPO, ".venv")
+VENV_PYTHON = os.path.join(VENV, "bin", "python")
+COLLECTIONS = os.path.join(VENV, "collections")
+ANSIBLE = os.path.join(VENV, "bin", "ansible")
 
 _SETUP = (
     "mount -t tmpfs tmpfs /run && mkdir -p /run/netns && mount -t sysfs sysfs /sys "

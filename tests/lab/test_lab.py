@@ -7,7 +7,7 @@
 pings end to end and the broken one does not, and tear-down leaves the machine as it was (also after
 killed holders and a build that failed halfway).
 
-    cd /work/main && .venv/bin/pytest -q -p no:cacheprovider tests/lab/test_lab.py
+    .venv/bin/pytest -q -p no:cacheprovider tests/lab/test_lab.py
 """
 
 from __future__ import annotations

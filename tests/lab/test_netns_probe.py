@@ -232,7 +232,7 @@ if __name__ == "__main__":
 
 import pytest  # noqa: E402
 
-from _netns_holder import Holder  # noqa: E402
+from _netns_holder import ANSIBLE, COLLECTIONS, REPO, VENV_PYTHON, Holder  # noqa: E402
 
 SCRIPT = os.path.abspath(__file__)
 SEEDS = [1, 2, 3, 4, 5]
@@ -372,9 +372,9 @@ def test_selection_unnamed_vanished_and_no_privilege(holder):
     assert states == {None: "ok", "cni-a": "ok", "cni-b": "ok", "doomed": "vanished", "keep": "ok"}
     assert [error["namespace"] for error in facts["errors"]] == ["doomed"]
     # Root without CAP_SYS_ADMIN: its own namespace is read, the others are denied, one message says why.
-    env = dict(os.environ, PYTHONPATH="/work/main/.venv/collections")
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS)
     result = holder.run(["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin", "--",
-                         "/work/main/.venv/bin/python", SCRIPT, "--probe", json.dumps({"include_unnamed": False})],
+                         VENV_PYTHON, SCRIPT, "--probe", json.dumps({"include_unnamed": False})],
                         check=False, env=env)
     assert result.returncode == 0, result.stderr
     facts = json.loads(result.stdout)
@@ -392,12 +392,12 @@ def test_module_through_ansible(holder):
     holder.batch(["netns add pod", "link add ens3 type veth peer name eth0", "link set eth0 netns pod"])
     holder.batch(["addr add 198.18.2.46/23 dev eth0", "link set eth0 up"], netns="pod")
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1")
-    base = ["/work/main/.venv/bin/ansible", "all", "-i", "lab,", "-c", "community.docker.nsenter",
-            "-e", "ansible_nsenter_pid=%d" % holder.pid, "-e", "ansible_python_interpreter=/work/main/.venv/bin/python",
+    base = [ANSIBLE, "all", "-i", "lab,", "-c", "community.docker.nsenter",
+            "-e", "ansible_nsenter_pid=%d" % holder.pid, "-e", "ansible_python_interpreter=" + VENV_PYTHON,
             "-m", "cloudnet.triage.netns_probe"]
 
     def run(args):
-        proc = subprocess.run(base + ["-a", json.dumps(args)], capture_output=True, text=True, cwd="/work/main", env=env, check=False)
+        proc = subprocess.run(base + ["-a", json.dumps(args)], capture_output=True, text=True, cwd=REPO, env=env, check=False)
         return json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["lab"]
 
     result = run({"find_ip": "198.18.2.46", "include_unnamed": False})

@@ -5,7 +5,7 @@
 
 """Time to build and to remove a lab scenario (default peer_pods_mac_mismatch), as root.
 
-    cd /work/main && .venv/bin/python tests/perf/bench_lab.py [--runs 5] [--scenario NAME] [--playbook]
+    .venv/bin/python tests/perf/bench_lab.py [--runs 5] [--scenario NAME] [--playbook]
 
 Not part of the test suite. Targets (issue 2): build < 10 s, remove < 5 s on 2 cores.
 """

@@ -5,8 +5,8 @@
 
 """Benchmark: reading 1,000 / 2,000 namespaces, side by side with the baselines in BRIEF.md (root).
 
-    cd /work/main && .venv/bin/python tests/perf/bench_netns.py                 # 1000 and 2000
-    cd /work/main && .venv/bin/python tests/perf/bench_netns.py --sizes 100,200 --skip pyroute2
+    .venv/bin/python tests/perf/bench_netns.py                 # 1000 and 2000
+    .venv/bin/python tests/perf/bench_netns.py --sizes 100,200 --skip pyroute2
 
 Everything runs inside a throwaway lab host (tests/lab/_netns_holder.py) and is torn down at the end,
 also on failure. Each namespace is shaped like the brief's: a veth pair (eth0 inside, its peer in the
@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lab"))
 
-from _netns_holder import COLLECTIONS, VENV_PYTHON, Holder  # noqa: E402
+from _netns_holder import ANSIBLE, COLLECTIONS, REPO, VENV_PYTHON, Holder  # noqa: E402
 
 # BRIEF.md, 1,000 namespaces, seconds; and the issue's targets for the module's reader.
 BASELINES = {
@@ -154,11 +154,11 @@ def child(holder, mode, target):
 
 def through_ansible(holder, args):
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1")
-    argv = ["/work/main/.venv/bin/ansible", "all", "-i", "lab,", "-c", "community.docker.nsenter",
+    argv = [ANSIBLE, "all", "-i", "lab,", "-c", "community.docker.nsenter",
             "-e", "ansible_nsenter_pid=%d" % holder.pid, "-e", "ansible_python_interpreter=%s" % VENV_PYTHON,
             "-m", "cloudnet.triage.netns_probe", "-a", json.dumps(args)]
     start = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd="/work/main", env=env, check=False)
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, env=env, check=False)
     wall = time.perf_counter() - start
     result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["lab"]
     if result.get("failed"):
