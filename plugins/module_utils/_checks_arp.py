@@ -52,6 +52,8 @@ _UNRESOLVED = ("failed", "incomplete")
 _SELF_HEALING = ("stale", "delay", "probe")
 _SAMPLE = 5
 _IP = itemgetter(2)
+_STATE = itemgetter(4)
+_UNRESOLVED_SET = frozenset(_UNRESOLVED)
 _MAC = itemgetter(3)
 
 
@@ -565,6 +567,11 @@ def _correlate(digests, unreachable, check, want):
                         break
     resolved = {}
     do_mismatch = "mismatch" in want
+    if do_mismatch:
+        # Fresh copies of the addresses, allocated one after the other: the fast path's lookups then
+        # touch a compact block instead of keys scattered among the index's other objects (fewer cache
+        # and TLB misses on fleets of millions of addresses).
+        fleet.plain = {ip.encode().decode(): mac for ip, mac in fleet.plain.items()}
     plain_get = fleet.plain.get
     for host, digest in digests:
         names = digest["names"]
@@ -615,7 +622,7 @@ def _correlate(digests, unreachable, check, want):
                         unowned.append(ip)
                 elif verdict != "ok":
                     result.mismatches.append(verdict)
-            if "stale" in want:
+            if "stale" in want and not _UNRESOLVED_SET.isdisjoint(map(_STATE, digest.get("neighbours") or ())):
                 result.stale.extend(_stale(fleet, host, digest, owners_index, check))
         except DigestError:
             raise

@@ -6,14 +6,15 @@
 
 """Benchmark of the cross-host neighbour correlation (not part of the test suite; no root needed).
 
-    PYTHONPATH=/work/main/.venv/collections .venv/bin/python tests/perf/bench_correlate.py
+    PYTHONPATH=.venv/collections .venv/bin/python tests/perf/bench_correlate.py
     ... --hosts 1000 --neighbours 2000 --owned 200 --scale 10      # the issue's figures (default)
     ... --quick                                                     # 100 hosts, for a smoke run
 
 A synthetic fleet of digests (schema cloudnet.triage.arp/1): each host owns --owned addresses on 20
-devices in 10 namespaces and holds --neighbours entries, mostly for addresses other hosts own (right
-MAC), some for addresses nobody owns (gateways outside), a few with a wrong MAC (injected faults, which
-must all be found). The fleet is generated lazily, host by host, from a seeded RNG, so the 10x run never
+devices in 10 namespaces and holds --neighbours entries, mostly for addresses other hosts of its L2
+segment own (right MAC; neighbour entries exist only for on-link addresses, --segment hosts per
+segment, 0 for anywhere in the fleet), some for addresses nobody owns (gateways outside), a few with
+a wrong MAC (injected faults, which must all be found). The fleet is generated lazily, host by host, from a seeded RNG, so the 10x run never
 holds all digests at once; the time spent generating is measured inside the run and subtracted. Each size runs in
 its own process so peak RSS is that size's alone. Also prints the digest's average bytes per namespace
 on a realistic host (pod namespaces with a veth, a gateway, tc mirred and a tunnel).
@@ -45,8 +46,9 @@ def _mac(host, dev):
 class LazyFleet(object):
     """dict-like host -> digest, each digest generated on access (seeded, reproducible)."""
 
-    def __init__(self, hosts, neighbours, owned, faults):
+    def __init__(self, hosts, neighbours, owned, faults, segment=50):
         self.hosts, self.neighbours, self.owned, self.faults = hosts, neighbours, owned, faults
+        self.segment = segment or hosts
         self.gen_time = 0.0
         self.names = [""] + ["pod-%d" % n for n in range(10)] + ["eth%d" % d for d in range(20)]
 
@@ -72,8 +74,10 @@ class LazyFleet(object):
         n_hosts = self.hosts
         owned = [[1 + (i % 10), 11 + (i % 20), _ip(h, i), _mac(h, i % 20)] for i in range(self.owned)]
         neigh = []
+        first = (h // self.segment) * self.segment
+        width = min(self.segment, n_hosts - first)
         for _entry in range(self.neighbours):
-            other = rng.randrange(n_hosts)
+            other = first + rng.randrange(width)   # neighbour entries are for on-link addresses
             i = rng.randrange(self.owned)
             if rng.random() < 0.1:
                 neigh.append([1 + (i % 10), 11 + (i % 20), "2001:db8:ffff::%x" % i, _mac(n_hosts + 1, i % 20), "stale"])
@@ -87,10 +91,10 @@ class LazyFleet(object):
                 "gateways": [], "local_findings": [], "errors": []}
 
 
-def run_size(hosts, neighbours, owned, faults):
+def run_size(hosts, neighbours, owned, faults, segment):
     from ansible_collections.cloudnet.triage.plugins.module_utils._checks_arp import correlate
 
-    fleet = LazyFleet(hosts, neighbours, owned, faults)
+    fleet = LazyFleet(hosts, neighbours, owned, faults, segment)
 
     class Digests(object):
         def __iter__(self):
@@ -110,18 +114,21 @@ def run_size(hosts, neighbours, owned, faults):
                       "injected_missed": len(missed), "peak_rss_mb": round(rss, 1)}))
 
 
-def dict_floor(keys, lookups):
+def dict_floor(hosts, neighbours, owned, segment):
     """The same hash join reduced to its bare dict lookups: what Python's dict costs at this size."""
     gc.disable()
-    table = {_ip(i // 200, i % 200): _mac(i // 200, i % 20) for i in range(keys)}
+    table = {_ip(h, i): _mac(h, i % 20) for h in range(hosts) for i in range(owned)}
+    segment = segment or hosts
     rng = random.Random(1)
     clock = time.perf_counter
     spent, hits = 0.0, 0
-    for _block in range(lookups // 2000):
+    for h in range(hosts):
+        first = (h // segment) * segment
+        width = min(segment, hosts - first)
         probes = []
-        for _probe in range(2000):
-            i = rng.randrange(keys)
-            probes.append((_ip(i // 200, i % 200), _mac(i // 200, i % 20)))
+        for _probe in range(neighbours):
+            other, i = first + rng.randrange(width), rng.randrange(owned)
+            probes.append((_ip(other, i), _mac(other, i % 20)))
         start = clock()
         get = table.get
         for ip, mac in probes:
@@ -129,7 +136,8 @@ def dict_floor(keys, lookups):
                 hits += 1
         spent += clock() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"keys": keys, "lookups": lookups, "floor_s": round(spent, 3), "hits": hits, "peak_rss_mb": round(rss, 1)}))
+    print(json.dumps({"keys": len(table), "lookups": hosts * neighbours, "floor_s": round(spent, 3), "hits": hits,
+                      "peak_rss_mb": round(rss, 1)}))
 
 
 def realistic_digest_bytes():
@@ -174,6 +182,9 @@ def main():
     parser.add_argument("--owned", type=int, default=200)
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--faults", type=int, default=10, help="injected wrong-MAC entries")
+    parser.add_argument("--segment", type=int, default=50,
+                        help="hosts per L2 segment: a host holds entries only for addresses of its segment "
+                             "(0: anywhere in the fleet, the worst case for the caches)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--digest", action="store_true", help=argparse.SUPPRESS)
@@ -184,24 +195,25 @@ def main():
         realistic_digest_bytes()
         return
     if args.child:
-        run_size(args.hosts, args.neighbours, args.owned, args.faults)
+        run_size(args.hosts, args.neighbours, args.owned, args.faults, args.segment)
         return
     if args.floor:
-        dict_floor(args.hosts * args.owned, args.hosts * args.neighbours)
+        dict_floor(args.hosts, args.neighbours, args.owned, args.segment)
         return
     if args.quick:
         args.hosts = 100
     runs = []
     for hosts in (args.hosts, args.hosts * args.scale):
         out = subprocess.run([sys.executable, __file__, "--child", "--hosts", str(hosts), "--neighbours", str(args.neighbours),
-                              "--owned", str(args.owned), "--faults", str(args.faults)],
+                              "--owned", str(args.owned), "--faults", str(args.faults), "--segment", str(args.segment)],
                              check=True, capture_output=True, text=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
         print("run:", out.strip())
     floors = []
     for hosts in (() if args.no_floor else (args.hosts, args.hosts * args.scale)):
         out = subprocess.run([sys.executable, __file__, "--floor", "--hosts", str(hosts), "--neighbours", str(args.neighbours),
-                              "--owned", str(args.owned)], check=True, capture_output=True, text=True).stdout
+                              "--owned", str(args.owned), "--segment", str(args.segment)],
+                             check=True, capture_output=True, text=True).stdout
         floors.append(json.loads(out.strip().splitlines()[-1]))
         print("floor:", out.strip())
     digest = json.loads(subprocess.run([sys.executable, __file__, "--digest"], check=True, capture_output=True,
@@ -221,6 +233,7 @@ def main():
         print("%-44s %12s %12s" % ("bare dict lookups, 1x / %dx (s)" % args.scale, pair, "reference"))
         print("%-44s %12.2f %12s" % ("bare dict lookups growth for %dx" % args.scale,
                                      floors[1]["floor_s"] / max(floors[0]["floor_s"], 1e-6), "reference"))
+    print("%-44s %12s %12s" % ("hosts per L2 segment (0: whole fleet)", args.segment, ""))
     print("%-44s %12s %12s" % ("load average at the end (2 shared cores)", "%.1f" % os.getloadavg()[0], ""))
     print("%-44s %12s %12s" % ("injected faults missed (1x / %dx)" % args.scale, "%d / %d" % (base["injected_missed"], big["injected_missed"]), "0 / 0"))
     print("%-44s %12.1f %12s" % ("digest bytes per namespace (worker, 100 pods)", digest["bytes_per_namespace"],
