@@ -51,19 +51,14 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
-from ansible_collections.cloudnet.triage.plugins.module_utils._checks_arp import correlate, fleet_digests
-from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import filter_arguments, validate_fleet
-from ansible_collections.cloudnet.triage.plugins.module_utils._findings import rank
+from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import arp_findings, filter_arguments
 
 
 def arp_mismatches(fleet, *args, **kwargs):
     """arp_mac_mismatch findings of a fleet."""
     try:
         filter_arguments(DOCUMENTATION, "arp_mismatches", fleet, args, kwargs)
-        if not all(isinstance(entry, dict) and "owned" in entry for entry in fleet.values()):
-            validate_fleet(fleet)
-        digests, _not_checked, unreachable = fleet_digests(fleet)
-        return rank(correlate(digests, unreachable, want=("mismatch",)).mismatches)
+        return arp_findings(fleet, "mismatch")
     except DigestError as exc:
         raise AnsibleFilterError("cloudnet.triage.arp_mismatches: %s" % exc)
 

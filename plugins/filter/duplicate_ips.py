@@ -51,19 +51,14 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
-from ansible_collections.cloudnet.triage.plugins.module_utils._checks_arp import correlate, fleet_digests
-from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import filter_arguments, validate_fleet
-from ansible_collections.cloudnet.triage.plugins.module_utils._findings import rank
+from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import arp_findings, filter_arguments
 
 
 def duplicate_ips(fleet, *args, **kwargs):
     """duplicate_ip findings of a fleet."""
     try:
         filter_arguments(DOCUMENTATION, "duplicate_ips", fleet, args, kwargs)
-        if not all(isinstance(entry, dict) and "owned" in entry for entry in fleet.values()):
-            validate_fleet(fleet)
-        digests, _not_checked, unreachable = fleet_digests(fleet)
-        return rank(correlate(digests, unreachable, want=("duplicate",)).duplicates)
+        return arp_findings(fleet, "duplicate")
     except DigestError as exc:
         raise AnsibleFilterError("cloudnet.triage.duplicate_ips: %s" % exc)
 

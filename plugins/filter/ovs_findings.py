@@ -47,7 +47,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
 from ansible_collections.cloudnet.triage.plugins.module_utils._checks_ovs import CHECKS
-from ansible_collections.cloudnet.triage.plugins.module_utils._findings import rank
+from ansible_collections.cloudnet.triage.plugins.module_utils._findings import run_checks
 
 
 def ovs_findings(fleet):
@@ -55,14 +55,9 @@ def ovs_findings(fleet):
         raise AnsibleFilterError("cloudnet.triage.ovs_findings: expected a dict keyed by inventory hostname, got %s"
                                  % type(fleet).__name__)
     try:
-        findings, not_checked = [], []
-        for _name, check in CHECKS:
-            found, skipped = check(fleet)
-            findings.extend(found)
-            not_checked.extend(skipped)
+        return run_checks(CHECKS, fleet)
     except DigestError as exc:
         raise AnsibleFilterError("cloudnet.triage.ovs_findings: %s" % exc) from exc
-    return {"findings": rank(findings), "not_checked": not_checked}
 
 
 class FilterModule:

@@ -40,20 +40,15 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
 from ansible_collections.cloudnet.triage.plugins.module_utils._checks_tunnel import CHECKS, as_fleet
-from ansible_collections.cloudnet.triage.plugins.module_utils._findings import rank
+from ansible_collections.cloudnet.triage.plugins.module_utils._findings import run_checks
 
 
 def vxlan_findings(fleet):
     try:
         fleet = as_fleet(fleet)
-        findings, not_checked = [], []
-        for _name, check in CHECKS:
-            found, skipped = check(fleet)
-            findings.extend(found)
-            not_checked.extend(skipped)
+        return run_checks(CHECKS, fleet)
     except DigestError as exc:
         raise AnsibleFilterError("cloudnet.triage.vxlan_findings: %s" % exc) from exc
-    return {"findings": rank(findings), "not_checked": not_checked}
 
 
 class FilterModule:

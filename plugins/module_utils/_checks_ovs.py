@@ -87,12 +87,12 @@ def expectations(host, entry):
         if tag is not None and (isinstance(tag, bool) or not isinstance(tag, int) or not 0 <= tag <= 4095):
             raise DigestError(host, where + ".tag", tag, "expected a VLAN id 0-4095 or null")
         trunks = spec.get("trunks")
-        if trunks is not None and (not isinstance(trunks, list) or
-                                   any(isinstance(t, bool) or not isinstance(t, int) for t in trunks)):
+        trunks_ok = isinstance(trunks, list) and all(isinstance(t, int) and not isinstance(t, bool) for t in trunks)
+        if trunks is not None and not trunks_ok:
             raise DigestError(host, where + ".trunks", _short(trunks), "expected a list of VLAN ids")
         peer = spec.get("peer")
-        if peer is not None and (not isinstance(peer, dict) or not isinstance(peer.get("host"), str)
-                                 or not isinstance(peer.get("port"), str)):
+        peer_ok = isinstance(peer, dict) and isinstance(peer.get("host"), str) and isinstance(peer.get("port"), str)
+        if peer is not None and not peer_ok:
             raise DigestError(host, where + ".peer", _short(peer), "expected {host: <inventory name>, port: <port name>}")
         for key in ("bridge", "iface_id"):
             if spec.get(key) is not None and not isinstance(spec[key], str):
@@ -153,8 +153,8 @@ def check_ports(fleet):
         for name in sorted(expected):
             spec = expected[name]
             if name not in index:
-                remedy = [_vsctl("add-port", spec.get("bridge") or "<bridge>", name)
-                          + (" tag=%s" % spec["tag"] if spec.get("tag") is not None else "")]
+                tag = " tag=%s" % spec["tag"] if spec.get("tag") is not None else ""
+                remedy = [_vsctl("add-port", spec.get("bridge") or "<bridge>", name) + tag]
                 findings.append(_misplaced(
                     "Port %s is missing from Open vSwitch on %s%s: nothing forwards its traffic."
                     % (name, host, " (expected on %s)" % spec["bridge"] if spec.get("bridge") else ""),
@@ -168,8 +168,8 @@ def check_ports(fleet):
                     [evidence(host, "ovs-vsctl port-to-br %s -> %s (expected %s)" % (name, bridge.get("name"), spec["bridge"]),
                               None, name)],
                     [_vsctl("del-port", bridge.get("name"), port["name"]),
-                     _vsctl("add-port", spec["bridge"], port["name"]) +
-                     (" tag=%s" % port["tag"] if port.get("tag") is not None else "")]))
+                     "%s%s" % (_vsctl("add-port", spec["bridge"], port["name"]),
+                               " tag=%s" % port["tag"] if port.get("tag") is not None else "")]))
             if "tag" in spec and port.get("tag") != spec.get("tag"):
                 findings.append(_misplaced(
                     "Port %s on %s has VLAN tag %s, expected %s: it is in another broadcast domain than its network."

@@ -16,6 +16,7 @@ from __future__ import annotations
 __all__ = [
     "FACT_SCHEMAS",
     "FactsError",
+    "arp_findings",
     "diagnose",
     "registered_checks",
     "to_json",
@@ -215,6 +216,18 @@ def _outside(fleet):
                 if isinstance(tunnel, dict) and tunnel.get("remote"):
                     remotes.setdefault(tunnel["remote"], host)
     return sorted(remote for remote in remotes if remote not in owned)
+
+
+def arp_findings(fleet, kind):
+    """Ranked ``arp_mac_mismatch`` (kind ``mismatch``) or ``duplicate_ip`` (kind ``duplicate``) findings.
+
+    ``fleet`` is the fleet dict of section 5 or a dict of host name to ``cloudnet.triage.arp/1`` digest.
+    """
+    if not all(isinstance(entry, dict) and "owned" in entry for entry in fleet.values()):
+        validate_fleet(fleet)
+    digests, _not_checked, unreachable = _checks_arp.fleet_digests(fleet)
+    correlation = _checks_arp.correlate(digests, unreachable, want=(kind,))
+    return rank(correlation.mismatches if kind == "mismatch" else correlation.duplicates)
 
 
 def to_json(diagnosis, indent=2):

@@ -23,6 +23,7 @@ __all__ = [
     "finding",
     "rank",
     "rank_key",
+    "run_checks",
     "verdict_of",
 ]
 
@@ -127,3 +128,13 @@ def verdict_of(findings):
         if any(item["severity"] == severity for item in findings):
             return severity
     return "healthy"
+
+
+def run_checks(checks, fleet):
+    """Run ``(name, function)`` checks over a fleet: ``{"findings": ranked, "not_checked": [...]}``."""
+    findings, not_checked = [], []
+    for _name, check in checks:
+        found, skipped = check(fleet)
+        findings.extend(found)
+        not_checked.extend(skipped)
+    return {"findings": rank(findings), "not_checked": not_checked}

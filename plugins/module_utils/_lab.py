@@ -579,7 +579,7 @@ class _Builder:
             batch.append("filter add dev %s parent ffff: protocol all prio %s u32 match u32 0 0 action mirred egress redirect dev %s"
                          % (entry["dev"], TC_PRIO, entry["redirect_to"]))
         for netns, batch in tc.items():
-            self.batch(name, "tc", netns, sorted(batch, key=lambda l: not l.startswith("qdisc")), "tc")
+            self.batch(name, "tc", netns, sorted(batch, key=lambda line: not line.startswith("qdisc")), "tc")
 
     def in_ns(self, netns, argv):
         return (["ip", "netns", "exec", netns] if netns else []) + list(argv)

@@ -45,8 +45,8 @@ def run_lab_scenario(module):
 
         scenario = load_scenario(params["scenario"], params["scenario_dirs"])
         current = open_lab(lab_dir)
-        if (current is not None and not params["force"] and current.alive()
-                and current.state.get("digest") == scenario_digest(scenario)):
+        unchanged = current is not None and not params["force"] and current.alive()
+        if unchanged and current.state.get("digest") == scenario_digest(scenario):
             result.update(_describe(current, scenario))
             module.exit_json(**result)
         if module.check_mode:

@@ -340,9 +340,9 @@ def _resolve_links(reads, everyone, walker, errors, deadline, buffer=None):
         foreign = [(fact, raw) for fact, raw in read.pending
                    if raw["link_netnsid"] is not None and not (raw["kind"] == "veth" and fact["peer"] is not None)]
         # Paired veths already tell which namespace an nsid names here (a VXLAN may share it).
+        # A veth whose peer's namespace is known tells which namespace its link-netnsid stands for.
         nsids = dict((raw["link_netnsid"], by_id[fact["peer"]["ns"]]) for fact, raw in read.pending
-                     if raw["kind"] == "veth" and raw["link_netnsid"] is not None and fact["peer"] is not None
-                     and fact["peer"]["ns"] in by_id)
+                     if raw["kind"] == "veth" and raw["link_netnsid"] is not None and (fact["peer"] or {}).get("ns") in by_id)
         foreign = [(fact, raw) for fact, raw in foreign if raw["link_netnsid"] not in nsids]
         if foreign:
             if time.monotonic() > deadline:

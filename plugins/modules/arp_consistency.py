@@ -22,7 +22,7 @@ description:
     filters to compare each entry with the owner of its address on any host.
   - Reads netlink directly with the same reader as M(cloudnet.triage.netns_probe); needs only Python 3 on the target.
 author:
-  - cloudnet.triage contributors
+  - cloudnet.triage contributors (@cloudnet)
 extends_documentation_fragment:
   - cloudnet.triage.probe
 options:

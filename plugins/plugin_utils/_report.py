@@ -166,6 +166,12 @@ def _safe_name(text):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text))
 
 
+def _whole_check_missing(missing, hosts_seen):
+    """True when a check could run nowhere: not evaluated for the whole fleet or for every host seen."""
+    hosts = {item.get("host") for item in missing}
+    return None in hosts or bool(hosts_seen and hosts_seen <= hosts)
+
+
 def junit_xml(diagnosis, fail_on="warning", checks=None):
     """JUnit XML: one test case per check; findings at or above ``fail_on`` are failures.
 
@@ -188,8 +194,7 @@ def junit_xml(diagnosis, fail_on="warning", checks=None):
             text = "\n\n".join(_finding_text(item) for item in failing)
             body.append("<failure message=%s type=%s>%s</failure>" % (
                 quoteattr(failing[0]["summary"]), quoteattr(failing[0]["code"]), escape(text)))
-        elif missing and not found and (None in {item.get("host") for item in missing}
-                                        or (hosts_seen and hosts_seen <= {item.get("host") for item in missing})):
+        elif missing and not found and _whole_check_missing(missing, hosts_seen):
             skipped += 1
             body.append("<skipped message=%s/>" % quoteattr("; ".join(
                 "%s: %s" % (item.get("host"), item.get("reason", "")) for item in missing)))

@@ -82,6 +82,11 @@ def _device_lines(link, addresses):
     return lines
 
 
+def _drawn(link):
+    """Links worth a node in the picture: every device but loopback."""
+    return isinstance(link, dict) and link.get("name") != "lo" and link.get("kind") != "loopback"
+
+
 def build_topology(fleet, diagnosis=None):
     """A plain graph of the fleet's namespaces and devices; evidence of the top finding marked hot."""
     graph = _Graph()
@@ -110,8 +115,7 @@ def build_topology(fleet, diagnosis=None):
                 if isinstance(address, dict) and address.get("scope", "global") != "link":
                     addresses.setdefault(address.get("dev"), []).append(
                         "%s/%s" % (address.get("address"), address.get("prefixlen")))
-            links = [link for link in ns.get("links", []) or [] if isinstance(link, dict)
-                     and link.get("name") != "lo" and link.get("kind") != "loopback"]
+            links = [link for link in ns.get("links", []) or [] if _drawn(link)]
             for number, link in enumerate(links):
                 device_id = "d%d" % len(graph.devices)
                 device = {"id": device_id, "host": host, "ns_key": ns_key, "name": str(link.get("name")),
