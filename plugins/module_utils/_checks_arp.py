@@ -281,6 +281,7 @@ def _path_mismatch(host, ns, dev, ip, mac, state, owner, terminal, tmac, trail, 
         t_dev, tmac, mac, mac), _ns_field(t_ns), t_dev))
     summary = ("%s resolves %s to %s (%s on %s), but frames for it end on %s on %s, whose MAC is %s: "
                "they are dropped there." % (host, ip, mac, _where(o_ns, o_dev), o_host, _where(t_ns, t_dev), t_host, tmac))
+    remedy_host = host if fix_entry else t_host
     if fix_entry and state == "permanent":
         remedy = [_command(ns, "ip", "neigh", "replace", ip, "lladdr", tmac, "dev", dev, "nud", "permanent")]
     elif fix_entry:
@@ -292,7 +293,7 @@ def _path_mismatch(host, ns, dev, ip, mac, state, owner, terminal, tmac, trail, 
             _command(t_ns, "ip", "link", "set", "dev", t_dev, "up"),
         ]
     return finding("arp_mac_mismatch", _severity(state), summary, items, remedy=remedy,
-                   confidence="certain", check=check)
+                   confidence="certain", check=check, remedy_host=remedy_host)
 
 
 def _plain_mismatch(fleet, host, ns, dev, ip, mac, state, owners, check):
@@ -319,7 +320,7 @@ def _plain_mismatch(fleet, host, ns, dev, ip, mac, state, owners, check):
     else:
         remedy = [_command(ns, "ip", "neigh", "del", ip, "dev", dev)]
     return finding("arp_mac_mismatch", _severity(state), summary, items, remedy=remedy,
-                   confidence=confidence, check=check)
+                   confidence=confidence, check=check, remedy_host=host)
 
 
 def _check_entry(fleet, host, ns, dev, ip, mac, state, owners, check):
@@ -486,7 +487,7 @@ def _stale(fleet, host, digest, owners_index, check):
         remedy = [_command(ns, "arping", "-c", "3", "-I", dev, ip),
                   _command(ns, "ip", "neigh", "del", ip, "dev", dev)]
         found.append(finding("stale_neighbour", "warning", summary, items, remedy=remedy,
-                             confidence="certain" if state == "failed" else "likely", check=check))
+                             confidence="certain" if state == "failed" else "likely", check=check, remedy_host=host))
     return found
 
 

@@ -293,12 +293,12 @@ def check_bonds(fleet):
                     findings.append(finding(
                         "bond_degraded", "critical",
                         "Bond %s on %s has no member up: its bridge %s is cut off." % (port["name"], host, bridge.get("name")),
-                        items, remedy=remedy, check="ovs_bonds"))
+                        items, remedy=remedy, check="ovs_bonds", remedy_host=host))
                 elif mode == "active-backup" and not active:
                     findings.append(finding(
                         "bond_degraded", "critical",
                         "Bond %s on %s (active-backup) has no active member." % (port["name"], host),
-                        items, remedy=remedy, check="ovs_bonds"))
+                        items, remedy=remedy, check="ovs_bonds", remedy_host=host))
                 elif down:
                     findings.append(finding(
                         "bond_degraded", "warning",
@@ -306,7 +306,7 @@ def check_bonds(fleet):
                         % (port["name"], host, len(members) - len(down), len(members),
                            ", ".join(m.get("name") for m in down),
                            ": one more failure cuts %s off" % bridge.get("name") if len(members) - len(down) == 1 else ""),
-                        items, remedy=remedy, check="ovs_bonds"))
+                        items, remedy=remedy, check="ovs_bonds", remedy_host=host))
     return findings, not_checked
 
 

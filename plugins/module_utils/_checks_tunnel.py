@@ -487,7 +487,7 @@ def check_mtu(fleet):
                 "small packets (ping) pass, full-size TCP segments (SSH, HTTP) are dropped."
                 % (where, host, mtu),
                 [evidence(host, fact, _ns_field(tunnel), tunnel["device"])],
-                remedy=remedy, check="vxlan_mtu"))
+                remedy=remedy, check="vxlan_mtu", remedy_host=host))
         active = tunnel.get("active")
         if isinstance(active, dict) and active.get("sent") and not active.get("ok") and active.get("too_big"):
             findings.append(finding(

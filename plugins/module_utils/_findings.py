@@ -71,8 +71,11 @@ def evidence(host, fact, namespace=None, device=None):
 
 
 def finding(code, severity, summary, evidence_items, hosts=None, remedy=None,
-            confidence="certain", check=None, tier=None):
-    """Build a finding dict in the diagnosis schema, validating the closed vocabularies."""
+            confidence="certain", check=None, tier=None, remedy_host=None):
+    """Build a finding dict in the diagnosis schema, validating the closed vocabularies.
+
+    ``remedy_host`` names the host the remedy commands run on; it defaults to the one host all the
+    evidence is on, and stays None when the remedy spans hosts (each command then says where)."""
     if code not in CATALOGUE:
         raise FindingError("unknown finding code %r" % (code,))
     if severity not in SEVERITIES:
@@ -83,8 +86,12 @@ def finding(code, severity, summary, evidence_items, hosts=None, remedy=None,
     if tier not in TIERS:
         raise FindingError("finding %s: unknown tier %r" % (code, tier))
     evidence_items = list(evidence_items)
+    evidence_hosts = sorted({item["host"] for item in evidence_items if item.get("host")})
     if hosts is None:
-        hosts = sorted({item["host"] for item in evidence_items if item.get("host")})
+        hosts = evidence_hosts
+    if remedy_host is None and len(evidence_hosts) == 1:
+        # All the evidence is on one host: that is where the remedy runs.
+        remedy_host = evidence_hosts[0]
     return {
         "code": code,
         "severity": severity,
@@ -94,6 +101,7 @@ def finding(code, severity, summary, evidence_items, hosts=None, remedy=None,
         "summary": summary,
         "evidence": evidence_items,
         "remedy": list(remedy or []),
+        "remedy_host": remedy_host,
         "check": check or code,
     }
 

@@ -133,7 +133,7 @@ def terminal_lines(diagnosis, max_findings=25):
         for item in top.get("evidence", []):
             lines.append("  - %s: %s" % (_where(item), item.get("fact", "")))
         if top.get("remedy"):
-            lines.append("remedy:")
+            lines.append("remedy (on %s):" % top["remedy_host"] if top.get("remedy_host") else "remedy:")
             lines.extend("  $ %s" % step for step in top["remedy"])
     for item in diagnosis.get("not_checked", []):
         lines.append("not checked: %s on %s: %s" % (item.get("check", "?"), item.get("host", "?"), item.get("reason", "")))

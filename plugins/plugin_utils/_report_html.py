@@ -57,7 +57,8 @@ def _finding_block(number, item, top):
             " top" if top else "", " open" if top else "", number, _severity(item["severity"]), escape(item["code"]),
             escape(str(item.get("confidence", "?"))), escape(str(item.get("tier", "?"))),
             escape(", ".join(item.get("hosts", []))), escape(item["summary"]), rows or '<tr><td colspan="4">none</td></tr>',
-            "<p><b>Remedy</b></p><pre>%s</pre>" % escape(remedy) if remedy else "",
+            "<p><b>Remedy</b>%s</p><pre>%s</pre>" % (
+                " (on %s)" % escape(item["remedy_host"]) if item.get("remedy_host") else "", escape(remedy)) if remedy else "",
             escape(str(item.get("check") or item["code"]))))
 
 

@@ -24,7 +24,11 @@ def test_runner_artifact_data_carries_the_diagnosis(lab_factory, tmp_path):
     private = tmp_path / "runner"
     for sub in ("project", "inventory", "env"):
         (private / sub).mkdir(parents=True)
-    shutil.copy(os.path.join(REPO, "diagnose.yml"), str(private / "project" / "diagnose.yml"))
+    # An AWX project's playbook imports the collection's playbook by its FQCN (the collection comes
+    # from the execution environment, here from ANSIBLE_COLLECTIONS_PATH).
+    (private / "project" / "diagnose.yml").write_text(
+        "---\n- name: Diagnose with the cloudnet.triage collection\n"
+        "  ansible.builtin.import_playbook: cloudnet.triage.diagnose\n", encoding="utf-8")
     shutil.copy(lab.inventory, str(private / "inventory" / "hosts.yml"))
     (private / "env" / "extravars").write_text(json.dumps({
         "cloudnet_report_dir": "reports", "cloudnet_fail_on": "never"}))

@@ -57,6 +57,8 @@ def test_seed_001_mismatch_through_tunnel(digests):
         "ip netns exec podns ip link set dev vxlan0 address %s" % POD_MAC,
         "ip netns exec podns ip link set dev vxlan0 up",
     ]
+    # The evidence spans two hosts; the remedy runs on the pod VM, where vxlan0 is.
+    assert item["remedy_host"] == "podvm"
 
 
 def test_seed_001_healthy_twin_has_no_finding():
@@ -151,6 +153,7 @@ def test_stale_gateway_entry():
     assert item["severity"] == "warning" and item["confidence"] == "certain"
     assert "gateway 198.18.20.1" in item["summary"] and "FAILED" in item["summary"]
     assert item["remedy"][0] == "arping -c 3 -I eth1 198.18.20.1"
+    assert item["remedy_host"] == item["hosts"][0]
     assert local_findings(build_digest(a["netns"] if "netns" in a else a, "a"))[0]["code"] == "stale_neighbour"
 
 
