@@ -362,6 +362,12 @@ def test_selection_unnamed_vanished_and_no_privilege(holder):
     assert facts["errors"] == []
     child = holder.spawn(["unshare", "--net", "sleep", "600"])
     pid = child.pid
+    # unshare needs a moment before its process stands in a namespace of its own.
+    for _attempt in range(100):
+        inode = holder.run(["stat", "-L", "-c", "%i", "/proc/%d/ns/net" % pid], check=False).stdout.strip()
+        if inode and inode != str(root_id):
+            break
+        time.sleep(0.05)
     facts = probe_in(holder, namespaces=["pid:%d" % pid], sections=["links"])
     assert [(ns["name"], ns["root"], pid in ns["holder_pids"]) for ns in facts["namespaces"]] == [(None, False, True)]
     assert [link["name"] for link in facts["namespaces"][0]["links"]] == ["lo"]
