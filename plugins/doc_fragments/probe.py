@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Options shared by every probe (plugins/module_utils/_common.py holds the matching spec).
+    # Options shared by every probe (plugins/module_utils/collect/_common.py holds the matching spec).
     DOCUMENTATION = r"""
 options:
   namespaces:
@@ -27,6 +27,8 @@ options:
   include_unnamed:
     description:
       - Also read namespaces that no name points at, found through the processes that hold them (pods, containers).
+      - When the probe runs in another mount namespace than PID 1 (a container), only processes of its own mount
+        namespace count.
     type: bool
     default: true
   timeout:
@@ -36,7 +38,20 @@ options:
     default: 10.0
 notes:
   - Reads only; never changes network state. Supports check mode and always returns C(changed=false).
-  - Needs Python 3 and, for some sections, iproute2 on the target; no third-party Python package.
+  - Needs Python 3 on the target and no third-party package or iproute2 binary; every selected namespace is
+    entered once (C(setns)) and read over netlink in that one pass.
   - Reading other namespaces needs root (CAP_SYS_ADMIN); without it the probe returns what it could read
     and says what it could not.
+"""
+
+    # The OVS database of probes that read the whole host (OVS_ARGUMENT_SPEC in collect/_common.py).
+    OVS = r"""
+options:
+  ovs_db_socket:
+    description:
+      - The Open vSwitch database socket, C(unix:/path) or an absolute path, read in one JSON-RPC C(transact).
+      - No database there, a connection refused or a socket this user may not open is reported as
+        C(ovs.available=false) with the reason, never as a failure.
+    type: str
+    default: unix:/run/openvswitch/db.sock
 """

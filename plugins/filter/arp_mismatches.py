@@ -48,19 +48,16 @@ _value:
   elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
-from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import arp_findings, filter_arguments
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import evaluate
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
 
 
-def arp_mismatches(fleet, *args, **kwargs):
-    """arp_mac_mismatch findings of a fleet."""
-    try:
-        filter_arguments(DOCUMENTATION, "arp_mismatches", fleet, args, kwargs)
-        return arp_findings(fleet, "mismatch")
-    except DigestError as exc:
-        raise AnsibleFilterError("cloudnet.triage.arp_mismatches: %s" % exc)
+def _mismatches(fleet):
+    """arp_mac_mismatch findings of a fleet, ranked."""
+    return evaluate(fleet, codes=("arp_mac_mismatch",))[0]
+
+
+arp_mismatches = documented_filter(DOCUMENTATION, _mismatches, input_name="fleet")
 
 
 class FilterModule(object):

@@ -19,7 +19,7 @@ description:
     and the checks that could not run, with the reason.
   - Facts of a schema version this collection does not read, a missing key or a wrong type fail with one
     error naming the host, the field and the value.
-positional: limit
+positional: _input, limit
 options:
   _input:
     description:
@@ -61,19 +61,10 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import diagnose
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
 
-from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
-from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import diagnose, filter_arguments
-
-
-def diagnose_filter(fleet, *args, **kwargs):
-    """The diagnosis of a fleet dict."""
-    try:
-        options = filter_arguments(DOCUMENTATION, "diagnose", fleet, args, kwargs)
-        return diagnose(fleet, limit=options.get("limit"))
-    except DigestError as exc:
-        raise AnsibleFilterError("cloudnet.triage.diagnose: %s" % exc)
+diagnose_filter = documented_filter(DOCUMENTATION, diagnose, input_name="fleet")
 
 
 class FilterModule(object):

@@ -48,19 +48,16 @@ _value:
   elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
-from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import arp_findings, filter_arguments
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import evaluate
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
 
 
-def duplicate_ips(fleet, *args, **kwargs):
-    """duplicate_ip findings of a fleet."""
-    try:
-        filter_arguments(DOCUMENTATION, "duplicate_ips", fleet, args, kwargs)
-        return arp_findings(fleet, "duplicate")
-    except DigestError as exc:
-        raise AnsibleFilterError("cloudnet.triage.duplicate_ips: %s" % exc)
+def _duplicates(fleet):
+    """duplicate_ip findings of a fleet, ranked."""
+    return evaluate(fleet, codes=("duplicate_ip",))[0]
+
+
+duplicate_ips = documented_filter(DOCUMENTATION, _duplicates, input_name="fleet")
 
 
 class FilterModule(object):

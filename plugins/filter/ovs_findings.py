@@ -43,21 +43,16 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
-from ansible_collections.cloudnet.triage.plugins.module_utils._checks_ovs import CHECKS
-from ansible_collections.cloudnet.triage.plugins.module_utils._findings import run_checks
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import evaluate
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
 
 
-def ovs_findings(fleet):
-    if not isinstance(fleet, dict):
-        raise AnsibleFilterError("cloudnet.triage.ovs_findings: expected a dict keyed by inventory hostname, got %s"
-                                 % type(fleet).__name__)
-    try:
-        return run_checks(CHECKS, fleet)
-    except DigestError as exc:
-        raise AnsibleFilterError("cloudnet.triage.ovs_findings: %s" % exc) from exc
+def _ovs_findings(fleet):
+    findings, not_checked = evaluate(fleet, families=("ovs_ports", "ovs_bonds"))
+    return {"findings": findings, "not_checked": not_checked}
+
+
+ovs_findings = documented_filter(DOCUMENTATION, _ovs_findings, input_name="fleet")
 
 
 class FilterModule:

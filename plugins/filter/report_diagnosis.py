@@ -17,7 +17,7 @@ description:
     fleet is diagnosed; P(cloudnet.triage.diagnose#filter) would fail the whole run instead.
   - The R(cloudnet.triage.report,ansible_collections.cloudnet.triage.report_role) role uses it so one bad host never
     costs the diagnosis of the others.
-positional: _input
+positional: _input, limit
 options:
   _input:
     description: The fleet facts (docs/contracts.md section 5), for example from P(cloudnet.triage.report_fleet#filter).
@@ -41,16 +41,16 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import diagnose
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._report import ReportError, diagnose_quarantined
+
+def _diagnosis(fleet, limit=None):
+    # One pass: the model sets refused facts aside as it validates them (strict=False).
+    return diagnose(fleet, limit=limit, strict=False)
 
 
-def report_diagnosis(fleet, limit=None):
-    try:
-        return diagnose_quarantined(fleet, limit=None if limit is None else list(limit))
-    except (ReportError, TypeError, ValueError) as exc:
-        raise AnsibleFilterError("cloudnet.triage.report_diagnosis: %s" % exc) from exc
+report_diagnosis = documented_filter(DOCUMENTATION, _diagnosis, input_name="fleet")
 
 
 class FilterModule:

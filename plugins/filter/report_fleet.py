@@ -19,7 +19,7 @@ description:
   - The platform comes from C(cloudnet_platform) when not V(auto), else from inventory group names, else from what the
     namespaces show (C(qdhcp-)/C(qrouter-) namespaces, C(ovn-k8s-mp0), C(cloudbr0)); a host without any sign takes the one
     platform the other hosts show, else V(generic).
-positional: _input
+positional: _input, collected, active_hosts
 options:
   _input:
     description: The hosts of the play, C(ansible_play_hosts_all).
@@ -54,16 +54,10 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._collected import build_fleet
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._report import ReportError, build_fleet
-
-
-def report_fleet(hosts_all, collected, active_hosts=None):
-    try:
-        return build_fleet(list(hosts_all or []), list(collected or []), None if active_hosts is None else list(active_hosts))
-    except (ReportError, TypeError, ValueError) as exc:
-        raise AnsibleFilterError("cloudnet.triage.report_fleet: %s" % exc) from exc
+report_fleet = documented_filter(DOCUMENTATION, build_fleet, input_name="hosts")
 
 
 class FilterModule:

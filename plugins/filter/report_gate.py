@@ -12,10 +12,10 @@ version_added: 0.1.0
 author: cloudnet.triage developers (@cloudnet)
 description:
   - True when the diagnosis verdict is at or above O(fail_on).
-positional: _input
+positional: _input, fail_on
 options:
   _input:
-    description: The diagnosis.
+    description: The diagnosis whose verdict is compared with O(fail_on).
     type: dict
     required: true
   fail_on:
@@ -38,16 +38,10 @@ _value:
   type: bool
 """
 
-from ansible.errors import AnsibleFilterError
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._verdict import gate
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._report import ReportError, gate
-
-
-def report_gate(diagnosis, fail_on="never"):
-    try:
-        return gate(diagnosis, fail_on=fail_on)
-    except (ReportError, TypeError, ValueError) as exc:
-        raise AnsibleFilterError("cloudnet.triage.report_gate: %s" % exc) from exc
+report_gate = documented_filter(DOCUMENTATION, gate, input_name="diagnosis")
 
 
 class FilterModule:

@@ -15,10 +15,12 @@ description:
   - The topology picture shows hosts, namespaces, devices, veth pairs, OVS ports, tc mirred redirects and VXLAN tunnels
     from the fleet facts; the devices named by the first finding's evidence and the path joining them are red.
   - The picture is laid out by Graphviz C(dot) when it is installed on the controller, else by a built-in layout.
-positional: _input
+  - The page is written whatever the fleet facts hold; when the picture cannot be drawn from them, the page says so and why.
+    Names from the hosts are escaped, and control characters in them written out as C(\xNN).
+positional: _input, fleet, graphviz, title
 options:
   _input:
-    description: The diagnosis.
+    description: The diagnosis to draw the page of.
     type: dict
     required: true
   fleet:
@@ -52,19 +54,10 @@ _value:
   type: str
 """
 
-from ansible.errors import AnsibleFilterError
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._html import html_report
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._report import ReportError
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._report_html import html_report
-
-
-def report_html(diagnosis, fleet=None, graphviz="auto", title="cloudnet.triage diagnosis"):
-    if fleet is not None and not isinstance(fleet, dict):
-        raise AnsibleFilterError("cloudnet.triage.report_html: fleet: expected a dict keyed by host, got %s" % type(fleet).__name__)
-    try:
-        return html_report(diagnosis, fleet or {}, graphviz=graphviz, title=str(title))
-    except (ReportError, TypeError, ValueError) as exc:
-        raise AnsibleFilterError("cloudnet.triage.report_html: %s" % exc) from exc
+report_html = documented_filter(DOCUMENTATION, html_report, input_name="diagnosis")
 
 
 class FilterModule:

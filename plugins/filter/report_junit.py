@@ -14,10 +14,12 @@ description:
   - Renders a diagnosis (schema C(cloudnet.triage.diagnosis/1)) as JUnit XML for CI systems.
   - One test case per check; a check with a finding at or above O(fail_on) is a failure; a check no seen host could run
     is skipped; other findings and not-checked notes go to the test case's C(system-out).
-positional: _input
+  - The document is always well-formed XML 1.0; control characters in names from the hosts, which XML cannot carry,
+    are written out as C(\xNN).
+positional: _input, fail_on, checks
 options:
   _input:
-    description: The diagnosis.
+    description: The diagnosis to write as JUnit test cases.
     type: dict
     required: true
   fail_on:
@@ -47,16 +49,10 @@ _value:
   type: str
 """
 
-from ansible.errors import AnsibleFilterError
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._junit import junit_xml
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._report import ReportError, junit_xml
-
-
-def report_junit(diagnosis, fail_on="warning", checks=None):
-    try:
-        return junit_xml(diagnosis, fail_on=fail_on, checks=list(checks or []))
-    except (ReportError, TypeError, ValueError) as exc:
-        raise AnsibleFilterError("cloudnet.triage.report_junit: %s" % exc) from exc
+report_junit = documented_filter(DOCUMENTATION, junit_xml, input_name="diagnosis")
 
 
 class FilterModule:

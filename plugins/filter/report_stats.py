@@ -13,10 +13,10 @@ author: cloudnet.triage developers (@cloudnet)
 description:
   - Reduces a diagnosis to the small dict published with M(ansible.builtin.set_stats) so an AWX workflow can branch on
     the verdict or the first finding's code.
-positional: _input
+positional: _input, report_dir
 options:
   _input:
-    description: The diagnosis.
+    description: The diagnosis to reduce to the workflow's data.
     type: dict
     required: true
   report_dir:
@@ -39,16 +39,10 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._verdict import stats
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._report import ReportError, stats
-
-
-def report_stats(diagnosis, report_dir=""):
-    try:
-        return stats(diagnosis, report_dir=report_dir or None)
-    except (ReportError, TypeError, ValueError) as exc:
-        raise AnsibleFilterError("cloudnet.triage.report_stats: %s" % exc) from exc
+report_stats = documented_filter(DOCUMENTATION, stats, input_name="diagnosis")
 
 
 class FilterModule:

@@ -13,10 +13,12 @@ author: cloudnet.triage developers (@cloudnet)
 description:
   - Renders a diagnosis (schema C(cloudnet.triage.diagnosis/1)) as lines for a terminal (the verdict, the hosts seen and
     unreachable, one line per ranked finding, the evidence and remedy of the first finding, and what could not be checked).
-positional: _input
+  - Names and texts from the hosts are shown printable, one line each, whatever they hold; a terminal control
+    character (an escape sequence, a newline) in a name is written out as C(\xNN).
+positional: _input, max_findings
 options:
   _input:
-    description: The diagnosis, as returned by the P(cloudnet.triage.diagnose#filter) filter.
+    description: The diagnosis to show, as returned by the P(cloudnet.triage.diagnose#filter) filter.
     type: dict
     required: true
   max_findings:
@@ -38,16 +40,10 @@ _value:
   elements: str
 """
 
-from ansible.errors import AnsibleFilterError
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._text import terminal_lines
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._report import ReportError, terminal_lines
-
-
-def report_text(diagnosis, max_findings=25):
-    try:
-        return terminal_lines(diagnosis, max_findings=int(max_findings))
-    except (ReportError, TypeError, ValueError) as exc:
-        raise AnsibleFilterError("cloudnet.triage.report_text: %s" % exc) from exc
+report_text = documented_filter(DOCUMENTATION, terminal_lines, input_name="diagnosis")
 
 
 class FilterModule:

@@ -36,19 +36,16 @@ _value:
   type: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
-from ansible_collections.cloudnet.triage.plugins.module_utils._checks_tunnel import CHECKS, as_fleet
-from ansible_collections.cloudnet.triage.plugins.module_utils._findings import run_checks
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import evaluate
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
 
 
-def vxlan_findings(fleet):
-    try:
-        fleet = as_fleet(fleet)
-        return run_checks(CHECKS, fleet)
-    except DigestError as exc:
-        raise AnsibleFilterError("cloudnet.triage.vxlan_findings: %s" % exc) from exc
+def _vxlan_findings(fleet):
+    findings, not_checked = evaluate(fleet, families=("vxlan_peer", "vxlan_mtu"))
+    return {"findings": findings, "not_checked": not_checked}
+
+
+vxlan_findings = documented_filter(DOCUMENTATION, _vxlan_findings, input_name="fleet")
 
 
 class FilterModule:

@@ -46,17 +46,15 @@ _value:
   elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError
-from ansible_collections.cloudnet.triage.plugins.module_utils._checks_tunnel import as_fleet, pair_tunnels
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
 
 
-def vxlan_pairs(fleet):
-    try:
-        return pair_tunnels(as_fleet(fleet))
-    except DigestError as exc:
-        raise AnsibleFilterError("cloudnet.triage.vxlan_pairs: %s" % exc) from exc
+def _pairs(fleet):
+    return build_model(fleet).tunnel_pairs()
+
+
+vxlan_pairs = documented_filter(DOCUMENTATION, _pairs, input_name="fleet")
 
 
 class FilterModule:

@@ -20,7 +20,8 @@ description:
     with the paths the cross-host correlation follows, veth pairs, tc mirred redirects and VXLAN tunnel ends.
     Feed the digests of all hosts to the C(cloudnet.triage.arp_mismatches) or C(cloudnet.triage.diagnose)
     filters to compare each entry with the owner of its address on any host.
-  - Reads netlink directly with the same reader as M(cloudnet.triage.netns_probe); needs only Python 3 on the target.
+  - Reads netlink directly with the same one-pass reader as M(cloudnet.triage.netns_probe) and
+    M(cloudnet.triage.host_snapshot) (each namespace entered once); needs only Python 3 on the target.
 author:
   - cloudnet.triage contributors (@cloudnet)
 extends_documentation_fragment:
@@ -173,11 +174,11 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudnet.triage.plugins.module_utils._arp import DigestError, build_digest, host_view
-from ansible_collections.cloudnet.triage.plugins.module_utils._checks_arp import local_findings
-from ansible_collections.cloudnet.triage.plugins.module_utils._common import probe_argument_spec
-from ansible_collections.cloudnet.triage.plugins.module_utils._findings import rank
-from ansible_collections.cloudnet.triage.plugins.module_utils._netns_probe import ProbeError, probe
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._digest import DigestError, build_digest, host_view
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._local import local_findings
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._common import probe_argument_spec
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import rank
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._reader import ProbeError, probe
 
 
 def main():

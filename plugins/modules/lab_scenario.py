@@ -18,6 +18,12 @@ description:
     machine's root network namespace.
   - The scenario is validated before anything is built; a mistake is reported with the file, the location
     in it and why. The format is described in the collection's C(docs/lab.md).
+  - A scenario file may come from anywhere, and the module runs as root, so what a scenario may ask of the
+    machine is limited and anything more is refused before anything is built. Files are read with bounded,
+    safe YAML loading (size, nesting depth and aliases counted); C(vars) may not set C(ansible_*) variables
+    or hold templates; C(sysctls) are C(net.*) keys of the host's own namespaces only; C(files) go only into
+    directories the lab host owns privately; dnsmasq options and firewall rules may not run programs or
+    read files. C(docs/lab.md) lists every rule.
   - Writes C(<lab_dir>/inventory.yml) with the lab hosts (reached with C(community.docker.nsenter)) and
     C(<lab_dir>/state.json), which records every process and namespace so that O(state=absent) removes a lab
     that was built halfway or whose host processes were killed.
@@ -134,7 +140,7 @@ removed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudnet.triage.plugins.module_utils._lab_run import run_lab_scenario
+from ansible_collections.cloudnet.triage.plugins.module_utils.lab._run import run_lab_scenario
 
 
 def main():

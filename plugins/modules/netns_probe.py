@@ -17,8 +17,9 @@ description:
   - Answers three questions across all selected namespaces at once, each for the price of its answer only
     - which namespace and interface hold an address (O(find_ip)), which hold a MAC (O(find_mac)), and which
     device and source a namespace would use to reach an address (O(route_get), what C(ip route get) does).
-  - Reads netlink directly (raw C(AF_NETLINK) socket, entering each namespace with C(setns)); needs only Python 3
-    on the target, no third-party package and no C(ip) binary.
+  - Reads netlink directly (raw C(AF_NETLINK) socket, entering each namespace once with C(setns)); needs only
+    Python 3 on the target, no third-party package and no C(ip) binary. It is a view over the same one-pass reader
+    as M(cloudnet.triage.host_snapshot), limited to the sections asked.
   - Returns the facts schema C(cloudnet.triage.netns/1) documented in the collection's C(docs/netns_probe.md).
 author:
   - cloudnet.triage contributors (@cloudnet)
@@ -61,6 +62,7 @@ notes:
   - The namespace the probe runs in is reported with C(root=true); over SSH this is the host's own namespace.
   - A namespace that disappears between listing and reading is reported with C(state=vanished); the rest completes.
 seealso:
+  - module: cloudnet.triage.host_snapshot
   - name: ip-netns(8)
     description: How named network namespaces are kept under C(/run/netns).
     link: https://man7.org/linux/man-pages/man8/ip-netns.8.html
@@ -209,8 +211,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudnet.triage.plugins.module_utils._common import probe_argument_spec
-from ansible_collections.cloudnet.triage.plugins.module_utils._netns_probe import SECTIONS, ProbeError, probe
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._common import probe_argument_spec
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._reader import SECTIONS, ProbeError, probe
 
 
 def main():

@@ -16,8 +16,9 @@ description:
     interface type, ofport, VLAN tag and trunks, bond members with their link state, the C(external_ids)
     that tie a port to a VM or pod (C(iface-id), C(attached-mac), C(vm-uuid), C(iface-status)),
     the interface C(error) column and the interface counters.
-  - When Open vSwitch is not installed or not running (no socket, connection refused) the module returns
-    O(ignore:ovs.available=false) with the reason instead of failing.
+  - When Open vSwitch is not installed or not running (no socket, connection refused), or its socket refuses this
+    user (permission denied), the module returns O(ignore:ovs.available=false) with the reason instead of failing.
+  - The same OVSDB read is part of M(cloudnet.triage.host_snapshot)'s one read of a host.
   - Facts follow the schema C(cloudnet.triage.ovs/1) (docs/contracts.md).
 author:
   - cloudnet.triage contributors (@cloudnet)
@@ -51,6 +52,7 @@ notes:
   - Needs only Python 3 on the target; reading the socket usually needs root.
 seealso:
   - module: cloudnet.triage.vxlan_peer_check
+  - module: cloudnet.triage.host_snapshot
 """
 
 EXAMPLES = r"""
@@ -239,8 +241,8 @@ ovs:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudnet.triage.plugins.module_utils._ovsdb import DEFAULT_DB_SOCKET, OvsdbError
-from ansible_collections.cloudnet.triage.plugins.module_utils._ovs_port_owner import read_ovs
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovs import read_ovs
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovsdb import DEFAULT_DB_SOCKET, OvsdbError
 
 
 def main():

@@ -14,15 +14,15 @@ description:
   - Finds every VXLAN device in every network namespace of the host and reports its VNI, local, remote or group
     address, UDP destination port, underlay device, learning flag and MTU; the underlay MTU and the encapsulation
     overhead (50 bytes over IPv4, 70 over IPv6); the FDB entries of the device.
-  - Links and addresses of every namespace are read in-process over netlink with the reader of
-    M(cloudnet.triage.netns_probe); FDB entries (C(bridge -j fdb)), tc redirects (C(tc -j filter)) and the route to
-    the remote (C(ip -j route get)) with iproute2, only in the namespaces that hold a tunnel or its socket.
+  - Every namespace is entered once and read in-process over netlink by the reader of
+    M(cloudnet.triage.host_snapshot) (links, addresses, main-table routes, FDB, tc filters); the tunnel facts are a
+    view over that read. No C(ip), C(bridge), C(tc) or C(nsenter) process runs.
   - Finds the namespace the tunnel's UDP socket lives in when it differs from the device's (a device created in one
     namespace and moved to another keeps its socket where it was created, as in a Kata peer-pods VM).
-    The device carries IFLA_LINK_NETNSID; the module enters the device's namespace and asks the kernel (RTM_GETNSID
-    with each candidate namespace's file descriptor) which namespace has that id.
-  - In the socket's namespace it checks whether there is a route to the remote (as C(ip route get) does)
-    and whether the remote is an address of this very host.
+    The device carries IFLA_LINK_NETNSID; while its namespace is open the reader asks the kernel (RTM_GETNSID with
+    each candidate namespace's file descriptor, the probe's own namespace first) which namespace has that id.
+  - In the socket's namespace it finds the route to the remote by longest-prefix match over the routes read (as
+    C(ip route get) would answer, policy rules aside) and tells whether the remote is an address of this very host.
   - With O(active=true) it also sends a few bounded ICMP echo requests with the don't-fragment bit (C(ping -M do))
     from the socket's namespace to the remote, sized so the outer packet is the overlay MTU plus the overhead.
   - Pair the tunnel ends of several hosts and turn them into findings with the C(cloudnet.triage.vxlan_pairs)
@@ -49,10 +49,11 @@ options:
     type: int
     default: 1
 notes:
-  - Needs iproute2 (C(ip), C(bridge), C(tc)) and, to enter other namespaces, C(nsenter) from util-linux; C(ping) for
-    O(active=true).
+  - Needs only Python 3 on the target; C(ping) for O(active=true), which it runs in the socket's namespace (the
+    module enters that namespace once more for it, after the read).
 seealso:
   - module: cloudnet.triage.ovs_port_owner
+  - module: cloudnet.triage.host_snapshot
 """
 
 EXAMPLES = r"""
@@ -93,8 +94,8 @@ vxlan:
       returned: always
       type: bool
     reader:
-      description: How links and addresses were read, C(netlink) (the in-process reader netns_probe uses) or
-        C(iproute2) (C(ip -d -j addr show) in each namespace, when that reader is not available or failed).
+      description: How the host was read; always C(netlink) (the in-process one-pass reader). Older versions could
+        say C(iproute2).
       returned: always
       type: str
       sample: netlink
@@ -239,8 +240,8 @@ vxlan:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudnet.triage.plugins.module_utils._common import probe_argument_spec
-from ansible_collections.cloudnet.triage.plugins.module_utils._vxlan_peer import collect
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._common import probe_argument_spec
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._reader import ProbeError, read_vxlan
 
 
 def main():
@@ -259,20 +260,20 @@ def main():
         module.fail_json(msg="ping_timeout must be between 1 and 5, got %r" % (params["ping_timeout"],))
     if params["timeout"] <= 0:
         module.fail_json(msg="timeout must be positive, got %r" % (params["timeout"],))
-    bins = dict((name, module.get_bin_path(name)) for name in ("ip", "bridge", "nsenter", "ping", "tc"))
-    if not bins["ip"]:
-        module.fail_json(msg="iproute2 'ip' not found on the host; vxlan_peer_check needs it")
-    facts = collect(
-        module.run_command,
-        bins,
-        namespaces=params["namespaces"],
-        netns_dirs=params["netns_dirs"],
-        include_unnamed=params["include_unnamed"],
-        timeout=params["timeout"],
-        active=params["active"],
-        count=params["count"],
-        ping_timeout=params["ping_timeout"],
-    )
+    try:
+        facts = read_vxlan(
+            module.run_command,
+            module.get_bin_path("ping") if params["active"] else None,
+            namespaces=params["namespaces"],
+            netns_dirs=params["netns_dirs"],
+            include_unnamed=params["include_unnamed"],
+            timeout=params["timeout"],
+            active=params["active"],
+            count=params["count"],
+            ping_timeout=params["ping_timeout"],
+        )
+    except ProbeError as exc:
+        module.fail_json(msg="vxlan_peer_check: %s" % exc)
     module.exit_json(changed=False, vxlan=facts)
 
 

@@ -26,7 +26,7 @@ COLLECTIONS = os.path.join(REPO, ".venv", "collections")
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 
-from ansible_collections.cloudnet.triage.plugins.module_utils._lab import (  # noqa: E402 pylint: disable=wrong-import-position
+from ansible_collections.cloudnet.triage.plugins.module_utils.lab._build import (  # noqa: E402 pylint: disable=wrong-import-position
     build,
     destroy,
     load_scenario,

@@ -104,7 +104,7 @@ def test_healthy_peer_pods_nothing_at_warning(lab_factory, tmp_path):
 
 @pytest.mark.parametrize("name", ["arp_mismatch_local", "duplicate_ip_two_hosts", "stale_gateway_neighbour"])
 def test_scenario_expectation(lab_factory, tmp_path, name):
-    from ansible_collections.cloudnet.triage.plugins.module_utils._lab import load_scenario
+    from ansible_collections.cloudnet.triage.plugins.module_utils.lab._build import load_scenario
 
     expect = load_scenario(name)["expect"]
     lab = lab_factory(name)

@@ -13,6 +13,7 @@ killed holders and a build that failed halfway).
 from __future__ import annotations
 
 import copy
+import glob
 import ipaddress
 import json
 import os
@@ -22,17 +23,19 @@ import time
 
 import pytest
 
-from ansible_collections.cloudnet.triage.plugins.module_utils import _lab
-from ansible_collections.cloudnet.triage.plugins.module_utils._lab import (
+from ansible_collections.cloudnet.triage.plugins.module_utils.lab._build import (
     LabError,
+    ScenarioError,
     build,
     destroy,
     load_scenario,
 )
+from ansible_collections.cloudnet.triage.plugins.module_utils.lab._destroy import pin_namespaces
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 ALL_ELEMENTS = os.path.join(HERE, "scenarios", "lab_all_elements.yml")
+HOSTILE = sorted(glob.glob(os.path.join(HERE, "scenarios", "hostile", "*.yml")))
 POD_NS = "c16c7a01-1bc5-474a-9eb6-15474b5fbf04"
 
 
@@ -73,7 +76,7 @@ def snapshot():
 def pin(state):
     """Hold the lab's live namespaces open until assert_clean: a freed namespace number is soon reused
     by whoever creates the next namespace on this machine, so only held ones can be checked."""
-    return _lab._pin_namespaces(state)
+    return pin_namespaces(state)
 
 
 def assert_clean(before, state=None, lab_dir=None, pinned=None):
@@ -339,6 +342,28 @@ def _failing_halfway():
     # namespaces, OVS daemons and links exist.
     scenario["hosts"][1]["routes"].append({"dst": "192.0.2.0/24", "via": "203.0.113.99"})
     return scenario
+
+
+# Generated, not shipped: ansible-lint would expand the bomb until memory runs out.
+BOMB = ("fault: none\nexpect: {healthy: true}\nhosts:\n  - name: a\n    vars:\n      l0: &l0 lol\n"
+        + "".join("      l%d: &l%d [%s]\n" % (i, i, ", ".join(["*l%d" % (i - 1)] * 10)) for i in range(1, 10)))
+NESTING = "fault: none\nexpect: {healthy: true}\nhosts:\n  - name: a\n    vars: {deep: %s}\n" % ("[" * 5000 + "]" * 5000)
+
+
+@pytest.mark.parametrize("path", HOSTILE + [BOMB, NESTING], ids=[os.path.basename(p)[:-4] for p in HOSTILE] + ["anchor_bomb", "deep_nesting"])
+def test_hostile_scenario_is_refused_before_anything_is_built(path, tmp_path, root_before):
+    """As root, for real: a hostile file (tests/lab/scenarios/hostile/, or generated) starts no process,
+    creates no namespace, link or mount, and leaves no state.json."""
+    if not path.endswith(".yml"):
+        (tmp_path / "hostile.yml").write_text(path, encoding="utf-8")
+        path = str(tmp_path / "hostile.yml")
+    lab_dir = str(tmp_path / "lab")
+    with pytest.raises(ScenarioError) as info:
+        build(path, lab_dir)
+    assert path in str(info.value) and "nothing was built" in str(info.value)
+    assert not os.path.exists(lab_dir)
+    assert_clean(root_before, None, lab_dir)
+    assert not os.path.exists("/tmp/cloudnet-lab-pwned")
 
 
 def test_failed_build_cleans_up(tmp_path, root_before):

@@ -202,7 +202,7 @@ def _oracle():
 
 
 def _probe(argv):
-    from ansible_collections.cloudnet.triage.plugins.module_utils import _netns_probe
+    from ansible_collections.cloudnet.triage.plugins.module_utils.collect import _reader as _netns_probe
 
     kwargs = json.loads(argv[0]) if argv else {}
     if kwargs.pop("delete_before_read", None):

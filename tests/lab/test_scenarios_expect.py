@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from ansible_collections.cloudnet.triage.plugins.module_utils._lab import load_scenario
+from ansible_collections.cloudnet.triage.plugins.module_utils.lab._build import load_scenario
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")

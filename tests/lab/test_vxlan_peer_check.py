@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cloudnet.triage.plugins.module_utils import _checks_ovs, _checks_tunnel
-from ansible_collections.cloudnet.triage.plugins.module_utils._findings import rank
-from ansible_collections.cloudnet.triage.plugins.module_utils._lab import load_scenario
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import rank
+from ansible_collections.cloudnet.triage.plugins.module_utils.lab._build import load_scenario
 
 POD_NS = "c16c7a01-1bc5-474a-9eb6-15474b5fbf04"
 

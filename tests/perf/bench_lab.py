@@ -23,7 +23,7 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, ".venv", "collections"))
 
-from ansible_collections.cloudnet.triage.plugins.module_utils._lab import build, destroy, load_scenario  # noqa: E402
+from ansible_collections.cloudnet.triage.plugins.module_utils.lab._build import build, destroy, load_scenario  # noqa: E402
 
 TARGETS = {"build": 10.0, "remove": 5.0}
 

@@ -30,7 +30,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, ".venv", "collections"))
 sys.path.insert(0, os.path.join(REPO, "tests", "lab"))
 
-from ansible_collections.cloudnet.triage.plugins.module_utils._lab import build, destroy, load_scenario  # noqa: E402
+from ansible_collections.cloudnet.triage.plugins.module_utils.lab._build import build, destroy, load_scenario  # noqa: E402
 
 TARGET_SECONDS = 1.0
 TARGET_MB = 60.0
@@ -39,7 +39,7 @@ TARGET_MB = 60.0
 _INNER = r"""
 import json, resource, sys, time
 sys.path.insert(0, %(collections)r)
-from ansible_collections.cloudnet.triage.plugins.module_utils._ovs_port_owner import read_ovs
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovs import read_ovs
 runs = []
 for _ in range(3):
     start = time.perf_counter()

@@ -45,7 +45,7 @@ def test_diagnose_filter_rejects_bad_options():
     assert "colour" in str(err.value)
     with pytest.raises(AnsibleFilterError) as err:
         diagnose(["worker"])
-    assert "diagnose input" in str(err.value) and "expected a dict" in str(err.value)
+    assert "cloudnet.triage.diagnose: fleet" in str(err.value) and "expected a dict" in str(err.value)
 
 
 def test_diagnose_filter_names_host_field_value():

@@ -119,7 +119,7 @@ def seed_fleet(healthy=False, digests=False):
         "podvm": {"groups": ["podvms"], "platform": "kubernetes", "reachable": True, "netns": podvm, "errors": []},
     }
     if digests:
-        from ansible_collections.cloudnet.triage.plugins.module_utils._arp import build_digest
+        from ansible_collections.cloudnet.triage.plugins.module_utils.model._digest import build_digest
         for name, entry in fleet.items():
             entry["arp"] = build_digest(entry.pop("netns"), name)
     return fleet

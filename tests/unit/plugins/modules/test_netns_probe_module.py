@@ -13,7 +13,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.cloudnet.triage.plugins.module_utils import _netns_probe
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect import _reader as _netns_probe
 from ansible_collections.cloudnet.triage.plugins.modules import netns_probe
 
 

@@ -53,17 +53,49 @@ def test_vxlan_bad_options_name_the_option_and_value(args, words, capsys):
         assert word in result["msg"]
 
 
-def test_vxlan_module_passes_options_to_the_collector(monkeypatch, capsys):
+def test_ovs_denied_socket_is_a_fact_not_a_failure(monkeypatch, capsys):
+    from ansible_collections.cloudnet.triage.plugins.module_utils.collect import _ovsdb
+
+    class Refusing:
+        def __init__(self, *args):
+            pass
+
+        def settimeout(self, value):
+            pass
+
+        def connect(self, path):
+            raise PermissionError(13, "Permission denied")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(_ovsdb.socket, "socket", Refusing)
+    result = run(ovs_port_owner, {"db_socket": "unix:/run/openvswitch/db.sock"}, capsys)
+    assert not result.get("failed") and result["ovs"]["available"] is False
+    assert "Permission denied" in result["ovs"]["reason"] and "/run/openvswitch/db.sock" in result["ovs"]["reason"]
+
+
+def test_vxlan_module_passes_options_to_the_reader(monkeypatch, capsys):
     seen = {}
+    looked_up = []
 
-    def fake_collect(run_command, bins, **kwargs):
+    def fake_read_vxlan(run_command, ping_bin, **kwargs):
         seen.update(kwargs)
-        seen["bins"] = sorted(bins)
+        seen["ping_bin"] = ping_bin
         return {"schema": "cloudnet.triage.vxlan/1", "host": "h", "tunnels": [], "addresses": [], "complete": True,
-                "errors": []}
+                "reader": "netlink", "errors": []}
 
-    monkeypatch.setattr(vxlan_peer_check, "collect", fake_collect)
+    def fake_bin_path(self, name, *args, **kwargs):
+        looked_up.append(name)
+        return "/usr/bin/" + name
+
+    monkeypatch.setattr(vxlan_peer_check, "read_vxlan", fake_read_vxlan)
+    monkeypatch.setattr(vxlan_peer_check.AnsibleModule, "get_bin_path", fake_bin_path)
     result = run(vxlan_peer_check, {"namespaces": ["podns"], "active": True, "count": 2}, capsys)
     assert result["changed"] is False and result["vxlan"]["schema"] == "cloudnet.triage.vxlan/1"
     assert seen["namespaces"] == ["podns"] and seen["active"] is True and seen["count"] == 2
-    assert seen["bins"] == ["bridge", "ip", "nsenter", "ping", "tc"]
+    # No iproute2 any more: the only binary the module may need is ping, and only for the active check.
+    assert looked_up == ["ping"] and seen["ping_bin"] == "/usr/bin/ping"
+    looked_up[:] = []
+    run(vxlan_peer_check, {}, capsys)
+    assert looked_up == [] and seen["ping_bin"] is None

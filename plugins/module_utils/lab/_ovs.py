@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to this collection: no compatibility promise for code outside cloudnet.triage.
+
+"""Open vSwitch inside a lab host: its own daemons (database and run directory in the host's private
+/run/openvswitch), bridges with the userspace datapath, ports, bonds and flows."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible_collections.cloudnet.triage.plugins.module_utils.lab._proc import LabError, global_pid
+
+__all__ = ["OVS_RUN", "OVS_SCHEMA", "configure_ovs", "start_ovs"]
+
+OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+OVS_RUN = "/run/openvswitch"
+
+
+def start_ovs(builder, name):
+    """The host's own ovsdb-server and ovs-vswitchd, database and sockets in its private /run."""
+    if not (builder.hosts[name].get("ovs") or {}).get("bridges"):
+        return
+    root = "/proc/%d/root" % builder.pids[name]
+    os.makedirs(root + OVS_RUN, exist_ok=True)
+    builder.state.data["hosts"][name]["ovs"] = True
+    builder.state.save()
+    db = OVS_RUN + "/conf.db"
+    # Default pidfile and control socket names (ovs-vswitchd.<pid>.ctl), so that ovs-appctl and
+    # the probes find the daemons inside the host exactly as on a real one.
+    builder.run(name, ["ovsdb-tool", "create", db, OVS_SCHEMA])
+    builder.run(name, ["ovsdb-server", db, "--remote=punix:%s/db.sock" % OVS_RUN, "--pidfile",
+                       "--log-file=%s/ovsdb-server.log" % OVS_RUN, "--detach", "--no-chdir"])
+    _record_pidfile(builder, name, root + OVS_RUN + "/ovsdb-server.pid", "ovsdb-server")
+    builder.run(name, ["ovs-vsctl", "--no-wait", "init"])
+    builder.run(name, ["ovs-vswitchd", "unix:%s/db.sock" % OVS_RUN, "--pidfile", "--log-file=%s/ovs-vswitchd.log" % OVS_RUN,
+                       "--detach", "--no-chdir"])
+    _record_pidfile(builder, name, root + OVS_RUN + "/ovs-vswitchd.pid", "ovs-vswitchd")
+
+
+def _record_pidfile(builder, host, path, role):
+    try:
+        with open(path, encoding="ascii") as handle:
+            inner = int(handle.read().strip())
+    except (OSError, ValueError) as exc:
+        raise LabError("%s: %s did not leave a PID file: %s" % (host, role, exc)) from None
+    # The PID file holds the PID inside the host's PID namespace; state.json records the machine's.
+    pid = global_pid(builder.pids[host], inner)
+    if pid is None:
+        raise LabError("%s: %s (PID %d in the host) is not running; see its log in the host's %s" % (host, role, inner, OVS_RUN))
+    builder.state.process(pid, role, host)
+
+
+def configure_ovs(builder, name):
+    """Every bridge, port, bond and flow of the host in one ovs-vsctl transaction, then the flows."""
+    bridges = (builder.hosts[name].get("ovs") or {}).get("bridges") or []
+    if not bridges:
+        return
+    argv = ["ovs-vsctl", "--timeout=30"]
+    for bridge in bridges:
+        br = bridge["name"]
+        argv += ["--", "add-br", br, "--", "set", "Bridge", br, "datapath_type=netdev"]
+        if bridge.get("fail_mode"):
+            argv += ["fail_mode=%s" % bridge["fail_mode"]]
+        for key, value in (bridge.get("external_ids") or {}).items():
+            argv += ["external_ids:%s=%s" % (key, json.dumps(str(value)))]
+        for port in bridge.get("ports") or []:
+            pname = port["name"]
+            if port.get("bond"):
+                argv += ["--", "add-bond", br, pname] + list(port["bond"])
+            else:
+                argv += ["--", "add-port", br, pname]
+            settings = []
+            if port.get("tag") is not None:
+                settings.append("tag=%d" % port["tag"])
+            if port.get("trunks"):
+                settings.append("trunks=%s" % ",".join(str(t) for t in port["trunks"]))
+            if port.get("vlan_mode"):
+                settings.append("vlan_mode=%s" % port["vlan_mode"])
+            if settings:
+                argv += ["--", "set", "Port", pname] + settings
+            iface = []
+            if port.get("type") == "internal":
+                iface.append("type=internal")
+            for key, value in (port.get("external_ids") or {}).items():
+                iface.append("external_ids:%s=%s" % (key, json.dumps(str(value))))
+            if iface and not port.get("bond"):
+                argv += ["--", "set", "Interface", pname] + iface
+    builder.run(name, argv, what="ovs-vsctl add-br/add-port")
+    for bridge in bridges:
+        if bridge.get("flows"):
+            builder.run(name, ["ovs-ofctl", "add-flows", bridge["name"], "-"], stdin_text="\n".join(bridge["flows"]) + "\n",
+                        what="ovs-ofctl add-flows %s" % bridge["name"])
+    moves = ["link set %s netns %s" % (p["name"], builder.ns_path(name, p["netns"])) for b in bridges for p in b.get("ports") or []
+             if p.get("type") == "internal" and p.get("netns")]
+    builder.batch(name, "ip", None, moves, "move internal ports")

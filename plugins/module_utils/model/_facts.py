@@ -1,0 +1,258 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to this collection: no compatibility promise for code outside cloudnet.triage.
+
+"""Fleet facts, validated once: the shapes every rule relies on, checked before the model is built.
+
+The fleet dict (docs/contracts.md section 5) maps an inventory hostname to its entry: ``groups``,
+``platform``, ``reachable``, ``errors``, ``expect_ovs`` and the facts sections ``host`` (one read,
+``cloudnet.triage.host/1``), or the views ``netns``, ``ovs``, ``vxlan``, ``arp`` a pipeline gathered
+with the single modules. A problem is reported once, as a FactsError naming host, field and value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import (
+    ARP_SCHEMA,
+    HOST_SCHEMA,
+    NETNS_SCHEMA,
+    OVS_SCHEMA,
+    VXLAN_SCHEMA,
+)
+
+__all__ = [
+    "EXPECT_KEYS",
+    "FACT_SCHEMAS",
+    "FactsError",
+    "SECTION_MODULES",
+    "expectations",
+    "short",
+    "validate_entry",
+    "validate_section",
+]
+
+# Facts the engine knows, by fleet key: the versions it accepts.
+FACT_SCHEMAS = {
+    "host": (HOST_SCHEMA,),
+    "netns": (NETNS_SCHEMA, HOST_SCHEMA),
+    "ovs": (OVS_SCHEMA,),
+    "vxlan": (VXLAN_SCHEMA,),
+    "arp": (ARP_SCHEMA,),
+}
+# The module that returns each section: what a refused section is reported under.
+SECTION_MODULES = {
+    "host": "host_snapshot",
+    "netns": "netns_probe",
+    "ovs": "ovs_port_owner",
+    "vxlan": "vxlan_peer_check",
+    "arp": "arp_consistency",
+}
+EXPECT_KEYS = ("bridge", "tag", "trunks", "iface_id", "peer")
+
+_ENTRY_TYPES = {
+    "groups": (list,),
+    "platform": (str,),
+    "reachable": (bool,),
+    "errors": (list,),
+    "refused": (list,),
+}
+_VNI_MAX = (1 << 24) - 1
+
+
+class FactsError(ValueError):
+    """Malformed facts: names the host, the field and the value."""
+
+    def __init__(self, host, field=None, value=None, why=None):
+        self.host = host
+        self.field = field
+        self.value = value
+        self.why = why
+        if field is None:
+            # A ready message in one string.
+            super(FactsError, self).__init__(str(host))
+        else:
+            super(FactsError, self).__init__("host %s: %s = %s: %s" % (host, field, short(value), why))
+
+
+def short(value, limit=120):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(host, field, value, low, high):
+    if value is not None and (not _integer(value) or not low <= value <= high):
+        raise FactsError(host, field, value, "expected an integer from %d to %d" % (low, high))
+
+
+def _address(host, field, value):
+    if value is not None:
+        try:
+            ipaddress.ip_address(value)
+        except (TypeError, ValueError):
+            raise FactsError(host, field, value, "expected an IP address")
+
+
+def validate_entry(host, entry):
+    """The entry itself: a dict with the documented top-level types and known schema versions."""
+    if not isinstance(host, str):
+        raise FactsError(short(host), "fleet key", host, "expected a host name")
+    if not isinstance(entry, dict):
+        raise FactsError(host, host, entry, "expected a dict of facts")
+    for key, kinds in _ENTRY_TYPES.items():
+        if key in entry and entry[key] is not None and not isinstance(entry[key], kinds):
+            raise FactsError(host, key, entry[key], "expected %s" % kinds[0].__name__)
+
+
+def _schema(host, key, facts):
+    versions = FACT_SCHEMAS[key]
+    if not isinstance(facts, dict):
+        raise FactsError(host, key, facts, "expected a dict of %s facts" % versions[-1])
+    schema = facts.get("schema")
+    if schema not in versions:
+        if isinstance(schema, str) and schema.rsplit("/", 1)[0] in [v.rsplit("/", 1)[0] for v in versions]:
+            why = "schema version not supported (this collection reads %s): re-run the probe" % ", ".join(versions)
+        elif schema is None:
+            why = "missing; expected %s" % versions[-1]
+        else:
+            why = "expected %s" % versions[-1]
+        raise FactsError(host, key + ".schema", schema, why)
+
+
+def _namespaces(host, key, facts):
+    namespaces = facts.get("namespaces")
+    if not isinstance(namespaces, list):
+        raise FactsError(host, key + ".namespaces", namespaces, "expected list")
+    for pos, namespace in enumerate(namespaces):
+        where = "%s.namespaces[%d]" % (key, pos)
+        if not isinstance(namespace, dict):
+            raise FactsError(host, where, namespace, "expected a dict")
+        for section in ("links", "addresses", "routes", "neighbours", "tc", "fdb"):
+            rows = namespace.get(section)
+            if rows is not None and not isinstance(rows, list):
+                raise FactsError(host, "%s.%s" % (where, section), rows, "expected list")
+            for row_pos, row in enumerate(rows or ()):
+                if not isinstance(row, dict):
+                    raise FactsError(host, "%s.%s[%d]" % (where, section, row_pos), row, "expected a dict")
+        for lpos, link in enumerate(namespace.get("links") or ()):
+            lwhere = "%s.links[%d]" % (where, lpos)
+            if not isinstance(link.get("name"), str):
+                raise FactsError(host, lwhere + ".name", link.get("name"), "expected a device name")
+            _number(host, lwhere + ".mtu", link.get("mtu"), 0, 1 << 20)
+            tunnel = link.get("vxlan")
+            if tunnel is not None:
+                if not isinstance(tunnel, dict):
+                    raise FactsError(host, lwhere + ".vxlan", tunnel, "expected a dict")
+                _number(host, lwhere + ".vxlan.vni", tunnel.get("vni"), 0, _VNI_MAX)
+                _number(host, lwhere + ".vxlan.port", tunnel.get("port"), 0, 65535)
+                for field in ("remote", "local", "group"):
+                    _address(host, "%s.vxlan.%s" % (lwhere, field), tunnel.get(field))
+        for apos, addr in enumerate(namespace.get("addresses") or ()):
+            _address(host, "%s.addresses[%d].address" % (where, apos), addr.get("address"))
+
+
+def _vxlan(host, facts):
+    tunnels = facts.get("tunnels")
+    if not isinstance(tunnels, list):
+        raise FactsError(host, "vxlan.tunnels", tunnels, "expected list")
+    for index, tunnel in enumerate(tunnels):
+        where = "vxlan.tunnels[%d]" % index
+        if not isinstance(tunnel, dict):
+            raise FactsError(host, where, tunnel, "expected a dict")
+        if not isinstance(tunnel.get("device"), str):
+            raise FactsError(host, where + ".device", tunnel.get("device"), "expected a device name")
+        for key in ("vni", "port", "mtu", "underlay_mtu", "overhead"):
+            value = tunnel.get(key)
+            if value is not None and not _integer(value):
+                raise FactsError(host, "%s.%s" % (where, key), value, "expected an integer")
+        _number(host, where + ".vni", tunnel.get("vni"), 0, _VNI_MAX)
+        _number(host, where + ".port", tunnel.get("port"), 0, 65535)
+        for key in ("remote", "local", "group"):
+            _address(host, "%s.%s" % (where, key), tunnel.get(key))
+    addresses = facts.get("addresses", [])
+    if not isinstance(addresses, list) or any(not isinstance(row, list) or len(row) != 3 for row in addresses):
+        raise FactsError(host, "vxlan.addresses", addresses, "expected a list of [namespace, device, address]")
+
+
+def _ovs(host, facts, key="ovs"):
+    if not isinstance(facts.get("bridges", []), list):
+        raise FactsError(host, key + ".bridges", facts.get("bridges"), "expected list")
+    for b_index, bridge in enumerate(facts.get("bridges") or []):
+        where = "%s.bridges[%d]" % (key, b_index)
+        if not isinstance(bridge, dict) or not isinstance(bridge.get("ports", []), list):
+            raise FactsError(host, where, bridge, "expected a dict with a list of ports")
+        for p_index, port in enumerate(bridge.get("ports") or []):
+            pwhere = "%s.ports[%d]" % (where, p_index)
+            if not isinstance(port, dict) or not isinstance(port.get("name"), str):
+                raise FactsError(host, pwhere, port, "expected a port dict with a name")
+            tag = port.get("tag")
+            if tag is not None and (not _integer(tag)):
+                raise FactsError(host, pwhere + ".tag", tag, "expected an integer or null")
+            _number(host, pwhere + ".tag", tag, 0, 4095)
+            if not isinstance(port.get("interfaces", []), list):
+                raise FactsError(host, pwhere + ".interfaces", port.get("interfaces"), "expected list")
+            for i_index, interface in enumerate(port.get("interfaces") or []):
+                iwhere = "%s.interfaces[%d]" % (pwhere, i_index)
+                if not isinstance(interface, dict):
+                    raise FactsError(host, iwhere, interface, "expected a dict")
+                if not isinstance(interface.get("options") or {}, dict):
+                    raise FactsError(host, iwhere + ".options", interface.get("options"), "expected a dict")
+
+
+def validate_section(host, key, facts):
+    """One facts section of a host: schema version, then the shapes the model reads."""
+    _schema(host, key, facts)
+    if key in ("host", "netns"):
+        _namespaces(host, key, facts)
+        if key == "host" and isinstance(facts.get("ovs"), dict):
+            _ovs(host, facts["ovs"], "host.ovs")
+    elif key == "vxlan":
+        _vxlan(host, facts)
+    elif key == "ovs":
+        _ovs(host, facts)
+    return facts
+
+
+def expectations(host, entry):
+    """The host's ``expect_ovs`` ports, validated: {port: {bridge, tag, trunks, iface_id, peer}}."""
+    expect = entry.get("expect_ovs")
+    if expect is None and isinstance(entry.get("vars"), dict):
+        expect = entry["vars"].get("cloudnet_expect_ovs")
+    if expect is None:
+        return {}
+    if not isinstance(expect, dict):
+        raise FactsError(host, "expect_ovs", expect, "expected a dict with a 'ports' dict")
+    ports = expect.get("ports") or {}
+    if not isinstance(ports, dict):
+        raise FactsError(host, "expect_ovs.ports", ports, "expected a dict keyed by port name")
+    for name, spec in ports.items():
+        where = "expect_ovs.ports.%s" % name
+        if not isinstance(spec, dict):
+            raise FactsError(host, where, spec, "expected a dict (bridge, tag, trunks, iface_id, peer)")
+        unknown = sorted(set(spec) - set(EXPECT_KEYS))
+        if unknown:
+            raise FactsError(host, "%s.%s" % (where, unknown[0]), spec[unknown[0]],
+                             "unknown key; expected one of %s" % ", ".join(EXPECT_KEYS))
+        tag = spec.get("tag")
+        if tag is not None and (not _integer(tag) or not 0 <= tag <= 4095):
+            raise FactsError(host, where + ".tag", tag, "expected a VLAN id 0-4095 or null")
+        trunks = spec.get("trunks")
+        trunks_ok = isinstance(trunks, list) and all(_integer(t) for t in trunks)
+        if trunks is not None and not trunks_ok:
+            raise FactsError(host, where + ".trunks", trunks, "expected a list of VLAN ids")
+        peer = spec.get("peer")
+        peer_ok = isinstance(peer, dict) and isinstance(peer.get("host"), str) and isinstance(peer.get("port"), str)
+        if peer is not None and not peer_ok:
+            raise FactsError(host, where + ".peer", peer, "expected {host: <inventory name>, port: <port name>}")
+        for key in ("bridge", "iface_id"):
+            if spec.get(key) is not None and not isinstance(spec[key], str):
+                raise FactsError(host, "%s.%s" % (where, key), spec[key], "expected a string")
+    return ports

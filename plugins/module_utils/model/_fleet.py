@@ -1,0 +1,673 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to this collection: no compatibility promise for code outside cloudnet.triage.
+
+"""The fleet model: built once per diagnosis from validated facts; every rule and the picture read it.
+
+What it holds (docs/architecture.md):
+
+- ``hosts``: one HostState per inventory host (reachable, platform, the sections it has, its
+  namespaces, OVS facts, tunnel ends, the neighbour digest, why something is missing);
+- one index of owners by address (``owners``: ip -> [(host, ns, dev, mac, proxy)]), devices by MAC
+  (``by_mac``), the MAC of each device (``dev_mac``), and the hosts owning each address (``address_hosts``,
+  any device, loopback included: tunnel ends often live there);
+- the L2 links between devices: veth pairs, tc mirred redirects (ingress and egress), Linux bridge
+  membership, OVS bridges with their VLAN tags, VXLAN and OVS tunnel ends paired across hosts once
+  (``pairs``), and the segments they join (``segment``);
+- one path walker: ``transmit(device)`` / ``arrive(device)`` follow a frame sent out of / received on
+  a device to where it ends, with the evidence of every hop; ``route(host, ns, address)`` answers
+  which route, egress device and source a namespace uses for an address.
+
+A device is keyed ``(host, namespace label, device name)`` (labels: model._identity); its namespace
+inode and ifindex are kept in the facts the key points into. Plain Python.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import ARP_SCHEMA, VXLAN_SCHEMA
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._digest import build_digest, quick_check, validate_digest
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._facts import (
+    FactsError,
+    SECTION_MODULES,
+    expectations,
+    short,
+    validate_entry,
+    validate_section,
+)
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import namespace_label, ns_field, where
+
+try:
+    from ansible_collections.cloudnet.triage.plugins.module_utils.collect._views import vxlan_view
+except ImportError:  # pragma: no cover - shipped together
+    vxlan_view = None
+
+__all__ = ["HostState", "Model", "build_model", "NETNS_SECTIONS"]
+
+_MAX_HOPS = 16
+NETNS_SECTIONS = ("links", "addresses", "routes", "neighbours", "tc", "fdb", "sysctls")
+# What a rule may declare it needs, and what to say when a host lacks it.
+_MISSING = {
+    "neighbours": "no arp_consistency or netns_probe facts for this host",
+    "addresses": "no arp_consistency or netns_probe facts for this host",
+    "links": "no netns_probe facts for this host",
+    "routes": "no netns_probe facts for this host",
+    "tc": "no netns_probe facts for this host",
+    "fdb": "no FDB facts for this host (host_snapshot reads them)",
+    "sysctls": "no netns_probe facts for this host",
+    "tunnels": "no vxlan_peer_check facts for this host",
+    "ovs": "no ovs_port_owner facts for this host",
+}
+
+
+class HostState(object):
+    """One inventory host as the model knows it."""
+
+    __slots__ = ("name", "entry", "reachable", "platform", "groups", "errors", "namespaces", "ovs", "ovs_reason",
+                 "tunnels", "digest", "sections", "expect_ovs", "refused", "routes")
+
+    def __init__(self, name, entry):
+        self.name = name
+        self.entry = entry
+        self.reachable = entry.get("reachable", True) is not False
+        self.platform = entry.get("platform")
+        self.groups = list(entry.get("groups") or [])
+        self.errors = list(entry.get("errors") or [])
+        self.namespaces = None      # list of namespace facts (host/1 or netns/1), or None
+        self.ovs = None             # OVS facts when available
+        self.ovs_reason = None      # why OVS facts are not usable
+        self.tunnels = None         # kernel tunnel ends (vxlan/1 tunnels) or None
+        self.digest = None          # neighbour digest (arp/1) or None
+        self.sections = set()
+        self.expect_ovs = {}
+        self.refused = []           # [(section key, reason)]
+        self.routes = None          # {namespace label: [(network, route)]}, built on first use
+
+    def lacks(self, need):
+        """Why this host cannot give ``need``; None when it can."""
+        if not self.reachable:
+            return None  # reported once per family by the engine
+        if need in self.sections:
+            return None
+        if need == "ovs" and self.ovs_reason:
+            return self.ovs_reason
+        return _MISSING.get(need, "no %s facts for this host" % need)
+
+    def namespace(self, label):
+        for namespace in self.namespaces or ():
+            if namespace_label(namespace) == label:
+                return namespace
+        return None
+
+
+class Model(object):
+    """Indexes of one fleet: owners by address, devices by MAC, the links between devices, tunnel pairs."""
+
+    def __init__(self):
+        self.hosts = {}
+        self.refused = []       # not_checked items for facts the validation refused
+        self.owners = {}        # ip -> [(host, ns, dev, mac, proxy)]
+        self.by_mac = {}        # mac -> [(host, ns, dev)]
+        self.dev_mac = {}       # (host, ns, dev) -> mac
+        self.ingress = {}       # (host, ns, dev) -> (mode, target) from an ingress redirect
+        self.egress = {}        # (host, ns, dev) -> (mode, target) from an egress redirect
+        self.veth = {}          # (host, ns, dev) -> (ns, dev) of the peer
+        self.vxlan = {}         # (host, ns, dev) -> (vni, remote, local, port, mac)
+        self.outbound = set()   # (host, ns, dev) whose transmitted frames have a known path
+        self.outbound_idx = {}  # host -> {(ns index, dev index)} of the same, in that host's names
+        self.plain = {}         # ip -> MAC of its first owner that forwards nothing (the fast path)
+        self.mac_objects = {}
+        self.address_hosts = {}  # ip -> [hosts owning it on any device]
+        self.ends = []          # [(host, tunnel)]: kernel and OVS tunnel ends of reachable hosts
+        self.end_index = {}     # (host, ns, dev) -> tunnel
+        self.pairs = None       # computed once, on first use
+        self.peer = {}          # (host, ns, dev) -> [(host, ns, dev)] of consistent pairs
+        self.masters = {}       # (host, ns, dev) -> (host, ns, bridge): Linux bridge and OVS membership
+        self.vlan = {}          # (host, ns, dev) -> VLAN tag of an OVS access port
+        self._parent = {}       # union-find of L2 segments
+        self.source = None      # the fleet dict the model was built from
+
+    # -- building ---------------------------------------------------------------------------------
+
+    def add_digest(self, host, digest):
+        """Index a digest's owned addresses and paths (not its neighbour entries)."""
+        names = digest["names"]
+        paths = digest.get("paths") or {}
+        ingress, egress, outbound = self.ingress, self.egress, self.outbound
+        local_out = set()
+        for ns, dev, mode, target in paths.get("mirred") or ():
+            key = (host, names[ns], names[dev])
+            if mode[0] == "i":
+                ingress[key] = (mode[1], names[target])
+            else:
+                egress[key] = (mode[1], names[target])
+                outbound.add(key)
+                local_out.add((ns, dev))
+        for ns_a, dev_a, ns_b, dev_b in paths.get("veth") or ():
+            end_a = (names[ns_a], names[dev_a])
+            end_b = (names[ns_b], names[dev_b])
+            self.veth[(host,) + end_a] = end_b
+            self.veth[(host,) + end_b] = end_a
+            outbound.add((host,) + end_a)
+            outbound.add((host,) + end_b)
+            local_out.add((ns_a, dev_a))
+            local_out.add((ns_b, dev_b))
+        for ns, dev, vni, remote, local, port, mac in paths.get("vxlan") or ():
+            key = (host, names[ns], names[dev])
+            self.vxlan[key] = (vni, remote, local, port, mac)
+            outbound.add(key)
+            local_out.add((ns, dev))
+            if mac:
+                self.dev_mac[key] = mac
+                self.by_mac.setdefault(mac, []).append(key)
+        self.outbound_idx[host] = local_out
+        owners, dev_mac, plain = self.owners, self.dev_mac, self.plain
+        shared = self.mac_objects.setdefault
+        for ns, dev, ip, mac in digest.get("owned") or ():
+            if not isinstance(ip, str):
+                raise TypeError("owned address")
+            # One object per MAC (JSON gives one per row): fewer cache misses when entries compare to it.
+            mac = shared(mac, mac)
+            key = (host, names[ns], names[dev])
+            proxy = key in ingress
+            owner = key + (mac, proxy)
+            found = owners.get(ip)
+            if found is None:
+                owners[ip] = [owner]
+            else:
+                found.append(owner)
+            if mac and not proxy and ip not in plain:
+                plain[ip] = mac
+            if mac and key not in dev_mac:
+                self._add_mac(key, mac)
+        for ns, dev, mac in digest.get("macs") or ():
+            key = (host, names[ns], names[dev])
+            if key not in dev_mac:
+                self._add_mac(key, mac)
+
+    def _add_mac(self, key, mac):
+        self.dev_mac[key] = mac
+        found = self.by_mac.get(mac)
+        if found is None:
+            self.by_mac[mac] = [key]
+        else:
+            found.append(key)
+
+    def _add_namespaces(self, state):
+        """Host-level address ownership and bridge membership from the namespace facts."""
+        host = state.name
+        for namespace in state.namespaces or ():
+            if namespace.get("state", "ok") != "ok":
+                continue
+            label = namespace_label(namespace)
+            for addr in namespace.get("addresses") or ():
+                if addr.get("address") and addr.get("scope") not in ("host", "link"):
+                    self._own(addr["address"], host)
+            for link in namespace.get("links") or ():
+                if link.get("master"):
+                    self.masters[(host, label, link["name"])] = (host, label, link["master"])
+
+    def hosts_owning(self, address):
+        """Hosts that own ``address`` on any device (namespace facts) or as an ARP owner (digests)."""
+        hosts = list(self.address_hosts.get(address, ()))
+        for owner in self.owners.get(address, ()):
+            if owner[0] not in hosts:
+                hosts.append(owner[0])
+        return hosts
+
+    def _own(self, address, host):
+        hosts = self.address_hosts.get(address)
+        if hosts is None:
+            self.address_hosts[address] = [host]
+        elif host not in hosts:
+            hosts.append(host)
+
+    def _add_ovs(self, state):
+        host = state.name
+        for bridge in state.ovs.get("bridges") or ():
+            for port in bridge.get("ports") or ():
+                for interface in port.get("interfaces") or ():
+                    name = interface.get("name")
+                    if name and name != bridge.get("name"):
+                        key = (host, "", name)
+                        self.masters[key] = (host, "", bridge.get("name"))
+                        if port.get("tag") is not None:
+                            self.vlan[key] = port["tag"]
+                    if interface.get("type") in ("vxlan", "geneve"):
+                        end = _ovs_tunnel_end(host, bridge, interface)
+                        if end is not None:
+                            self.ends.append((host, end))
+
+    # -- tunnels ------------------------------------------------------------------------------------
+
+    def tunnel_pairs(self):
+        """Pair tunnel ends across hosts, once: [{a, b, consistent, problems, cause}].
+
+        ``b`` is None when nothing points back; ``cause`` says why in a word (unowned: no host owns the
+        remote; local: the remote is this host's own; one_way: its owner has no end pointing back;
+        differ: the ends disagree on VNI or port; None: consistent).
+
+        End A on host H1 with remote R pairs with an end on a host that owns R (or whose local address is R)
+        whose own remote is an address of H1; among several, the one with the same VNI and port wins.
+        """
+        if self.pairs is not None:
+            return self.pairs
+        by_host = {}
+        for host, tunnel in self.ends:
+            by_host.setdefault(host, []).append(tunnel)
+        pairs, used = [], set()
+        owning_of = {}
+
+        def owners_of(address):
+            found = owning_of.get(address)
+            if found is None:
+                found = owning_of[address] = self.hosts_owning(address)
+            return found
+
+        def key(host, tunnel):
+            return (host, tunnel.get("ns_label") or "", tunnel["device"])
+
+        def owns(host, address, tunnel):
+            return host in owners_of(address) or tunnel.get("local") == address
+
+        for host, tunnel in self.ends:
+            if key(host, tunnel) in used or not tunnel.get("remote"):
+                continue
+            remote = tunnel["remote"]
+            owning = owners_of(remote)
+            peer_hosts = sorted(set(name for name in owning if name != host) |
+                                set(name for name in by_host if name != host and
+                                    any(t.get("local") == remote for t in by_host[name])))
+            problems = []
+            best = None
+            for peer_host in peer_hosts:
+                for candidate in by_host.get(peer_host, []):
+                    if key(peer_host, candidate) in used or not candidate.get("remote"):
+                        continue
+                    if not owns(host, candidate["remote"], tunnel):
+                        continue
+                    score = (candidate.get("vni") == tunnel.get("vni"), candidate.get("port") == tunnel.get("port"))
+                    if best is None or score > best[0]:
+                        best = (score, peer_host, candidate)
+            used.add(key(host, tunnel))
+            if best is None:
+                if not owning and not peer_hosts:
+                    cause = "unowned"
+                    problems.append("remote %s is owned by no host in the inventory" % remote)
+                elif not peer_hosts:
+                    cause = "local"
+                    problems.append("remote %s is an address of this very host" % remote)
+                else:
+                    cause = "one_way"
+                    problems.append("%s owns %s but has no tunnel end whose remote is an address of %s"
+                                    % (", ".join(peer_hosts), remote, host))
+                pairs.append({"a": describe_end(host, tunnel), "b": None, "consistent": False, "problems": problems,
+                              "cause": cause})
+                continue
+            _score, peer_host, peer = best
+            used.add(key(peer_host, peer))
+            if peer.get("vni") != tunnel.get("vni") and None not in (peer.get("vni"), tunnel.get("vni")):
+                problems.append("VNI differs: %s on %s, %s on %s" % (tunnel.get("vni"), host, peer.get("vni"), peer_host))
+            if peer.get("port") != tunnel.get("port") and None not in (peer.get("port"), tunnel.get("port")):
+                problems.append("UDP port differs: %s on %s, %s on %s" % (tunnel.get("port"), host, peer.get("port"), peer_host))
+            pairs.append({"a": describe_end(host, tunnel), "b": describe_end(peer_host, peer),
+                          "consistent": not problems, "problems": problems, "cause": "differ" if problems else None})
+            if not problems:
+                self.peer.setdefault(key(host, tunnel), []).append(key(peer_host, peer))
+                self.peer.setdefault(key(peer_host, peer), []).append(key(host, tunnel))
+        self.pairs = pairs
+        return pairs
+
+    def end(self, described):
+        """The tunnel dict a pair's ``a``/``b`` describes."""
+        return self.end_index[(described["host"], described["namespace"] or "", described["device"])]
+
+    # -- walking ----------------------------------------------------------------------------------
+
+    def arrive(self, key, trail, hops=0):
+        """Where a frame received on device ``key`` ends: [(terminal key or None, trail)]."""
+        redirect = self.ingress.get(key)
+        if redirect is None or hops > _MAX_HOPS:
+            return [(key, trail)]
+        mode, target = redirect
+        host, ns, dev = key
+        step = evidence(host, "tc mirred on %s ingress redirects frames %s %s" % (
+            dev, "out of" if mode == "e" else "into", target), ns_field(ns), dev)
+        nxt = (host, ns, target)
+        if mode == "e":
+            return self.transmit(nxt, trail + [step], hops + 1)
+        return self.arrive(nxt, trail + [step], hops + 1)
+
+    def transmit(self, key, trail, hops=0):
+        """Where a frame sent out of device ``key`` ends; terminal None when the medium is unknown."""
+        if hops > _MAX_HOPS:
+            return [(None, trail)]
+        host, ns, dev = key
+        redirect = self.egress.get(key)
+        if redirect is not None:
+            mode, target = redirect
+            step = evidence(host, "tc mirred on %s egress redirects frames %s %s" % (
+                dev, "out of" if mode == "e" else "into", target), ns_field(ns), dev)
+            nxt = (host, ns, target)
+            if mode == "e":
+                return self.transmit(nxt, trail + [step], hops + 1)
+            return self.arrive(nxt, trail + [step], hops + 1)
+        peer = self.veth.get(key)
+        if peer is not None:
+            step = evidence(host, "veth %s is paired with %s" % (dev, where(peer[0], peer[1])), ns_field(ns), dev)
+            return self.arrive((host,) + peer, trail + [step], hops + 1)
+        tunnel = self.vxlan.get(key)
+        if tunnel is not None:
+            ends = self.far_ends(key)
+            if not ends:
+                step = evidence(host, "VXLAN %s VNI %s to %s:%s pairs with no tunnel end in the fleet" % (
+                    dev, tunnel[0], tunnel[1], tunnel[3]), ns_field(ns), dev)
+                return [(None, trail + [step])]
+            result = []
+            for far in ends:
+                step = evidence(host, "VXLAN %s VNI %s to %s:%s pairs with %s on %s" % (
+                    dev, tunnel[0], tunnel[1], tunnel[3], where(far[1], far[2]), far[0]), ns_field(ns), dev)
+                result.extend(self.arrive(far, trail + [step], hops + 1))
+            return result
+        return [(None, trail)]
+
+    def far_ends(self, key):
+        """Tunnel ends on other hosts this tunnel device pairs with consistently (same VNI and port)."""
+        self.tunnel_pairs()
+        return sorted(self.peer.get(key, ()))
+
+    def route(self, host, label, address):
+        """(route, egress device, gateway, source) a namespace of ``host`` uses for ``address``; None without one.
+
+        Longest prefix over the main table of the collected routes, lowest metric first (policy routing
+        is not modelled)."""
+        state = self.hosts.get(host)
+        if state is None or state.namespaces is None:
+            return None
+        if state.routes is None:
+            state.routes = {}
+            for namespace in state.namespaces:
+                rows = []
+                for route in namespace.get("routes") or ():
+                    if route.get("table", "main") != "main" or route.get("type", "unicast") not in ("unicast", "local"):
+                        continue
+                    try:
+                        rows.append((ipaddress.ip_network(route.get("dst"), strict=False), route))
+                    except (TypeError, ValueError):
+                        continue
+                rows.sort(key=lambda item: (-item[0].prefixlen, item[1].get("metric") or 0))
+                state.routes[namespace_label(namespace)] = rows
+        try:
+            target = ipaddress.ip_address(address)
+        except ValueError:
+            return None
+        for network, route in state.routes.get(label, ()):
+            if network.version == target.version and target in network:
+                return route, route.get("dev"), route.get("gateway"), route.get("prefsrc")
+        return None
+
+    # -- segments ---------------------------------------------------------------------------------
+
+    def _find(self, key):
+        parent = self._parent
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    def _join(self, a, b):
+        root_a, root_b = self._find(a), self._find(b)
+        if root_a != root_b:
+            self._parent[root_a] = root_b
+
+    def _build_segments(self):
+        # A bridge port and its bridge share a segment, unless an OVS VLAN tag puts the port in its own
+        # (bridge, tag) domain; veths, redirects and consistent tunnel pairs join their ends.
+        for port, bridge in self.masters.items():
+            tag = self.vlan.get(port)
+            self._join(port, bridge if tag is None else bridge + ("vlan", tag))
+        for key, peer in self.veth.items():
+            self._join(key, (key[0],) + peer)
+        for table in (self.ingress, self.egress):
+            for key, (_mode, target) in table.items():
+                self._join(key, (key[0], key[1], target))
+        self.tunnel_pairs()
+        for key, fars in self.peer.items():
+            for far in fars:
+                self._join(key, far)
+
+    def segment(self, key):
+        """An id of the L2 segment (broadcast domain) device ``key`` belongs to."""
+        if not self._parent:
+            self._build_segments()
+        return self._find(key)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def reachable_hosts(self):
+        return [state for name, state in sorted(self.hosts.items()) if state.reachable]
+
+    def with_sections(self, needs):
+        """Reachable hosts that have every section in ``needs``."""
+        return [state for state in self.reachable_hosts() if all(need in state.sections for need in needs)]
+
+    def digests(self):
+        """(state, neighbour digest) of every reachable host that has one, in the source's order.
+
+        A digest the model derived from namespace facts is kept; one the input carried as it is (arp
+        facts) is read from the input again, so a fleet of 10,000 digests streams through the rules
+        instead of being held twice."""
+        for name, entry in self.source.items():
+            state = self.hosts.get(name)
+            if state is None or not state.reachable or "neighbours" not in state.sections:
+                continue
+            digest = state.digest
+            if digest is None:
+                digest = entry.get("arp") if "arp" in entry else entry
+            yield state, digest
+
+
+def describe_end(host, tunnel):
+    return {
+        "host": host,
+        "namespace": ns_field(tunnel.get("ns_label") or ""),
+        "device": tunnel["device"],
+        "vni": tunnel.get("vni"),
+        "port": tunnel.get("port"),
+        "remote": tunnel.get("remote"),
+        "local": tunnel.get("local"),
+        "mtu": tunnel.get("mtu"),
+    }
+
+
+def _ovs_number(host, where_, value, default):
+    """An OVS tunnel option as an int; None for ``flow`` (set per packet by the flows)."""
+    if value is None:
+        return default
+    if value == "flow":
+        return None
+    try:
+        return int(str(value), 0)
+    except ValueError:
+        raise FactsError(host, where_, value, "expected a number or 'flow'")
+
+
+def _ovs_tunnel_end(host, bridge, interface):
+    """An OVS tunnel port (OpenStack br-tun, OVN's ovn-* ports) as a tunnel end."""
+    options = interface.get("options") or {}
+    where_ = "ovs.bridges[%s].interfaces[%s].options" % (bridge.get("name"), interface.get("name"))
+    remote = options.get("remote_ip")
+    local = options.get("local_ip")
+    for field, value in (("remote_ip", remote), ("local_ip", local)):
+        if value not in (None, "flow"):
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise FactsError(host, "%s.%s" % (where_, field), value, "expected an IP address or 'flow'")
+    geneve = interface.get("type") == "geneve"
+    return {
+        "kind": "ovs",
+        "type": interface.get("type"),
+        "bridge": bridge.get("name"),
+        "device": interface.get("name"),
+        "ns_label": "",
+        "ns_id": None,
+        "vni": _ovs_number(host, where_ + ".key", options.get("key"), 0),
+        "remote": None if remote == "flow" else remote,
+        "local": None if local == "flow" else local,
+        "group": None,
+        "port": _ovs_number(host, where_ + ".dst_port", options.get("dst_port"), 6081 if geneve else 4789),
+        "mtu": None,
+        "underlay_mtu": None,
+        "learning": None,
+        "fdb": None,
+        "route_to_remote": None,
+        "remote_is_local": False,
+    }
+
+
+def _refuse(model, state, key, exc, strict):
+    if strict:
+        raise exc
+    reason = "facts refused by the engine: %s" % exc
+    state.refused.append((key, reason))
+    state.errors.append(reason)
+    model.refused.append({"check": SECTION_MODULES.get(key, "facts"), "host": state.name, "reason": reason})
+
+
+def _load_host(model, name, entry, strict):
+    state = HostState(name, entry)
+    model.hosts[name] = state
+    for item in entry.get("refused") or ():
+        # Refused before the model (a snapshot that did not decode): said once, with the host.
+        if isinstance(item, dict):
+            model.refused.append({"check": str(item.get("check") or "facts"), "host": name,
+                                  "reason": str(item.get("reason") or "facts refused")})
+    sections = {}
+    for key in ("host", "netns", "ovs", "vxlan", "arp"):
+        facts = entry.get(key)
+        if facts is None:
+            continue
+        try:
+            sections[key] = validate_section(name, key, facts)
+        except FactsError as exc:
+            _refuse(model, state, key, exc, strict)
+    try:
+        state.expect_ovs = expectations(name, entry)
+    except FactsError as exc:
+        _refuse(model, state, "facts", exc, strict)
+        sections = {}
+        state.reachable = False
+    if not state.reachable:
+        return state
+    netns = sections.get("host") or sections.get("netns")
+    if netns is not None:
+        state.namespaces = [ns for ns in netns.get("namespaces") or () if isinstance(ns, dict)]
+        listed = netns.get("sections")
+        state.sections.update(listed if isinstance(listed, list) else NETNS_SECTIONS[:5])
+        model._add_namespaces(state)
+    ovs = sections.get("ovs")
+    if ovs is None and sections.get("host") is not None and isinstance(sections["host"].get("ovs"), dict):
+        ovs = sections["host"]["ovs"]
+    if ovs is not None:
+        if ovs.get("available", True):
+            state.ovs = ovs
+            state.sections.add("ovs")
+        else:
+            state.ovs_reason = ovs.get("reason") or "OVS not available"
+    if "vxlan" in sections:
+        state.tunnels = sections["vxlan"]["tunnels"]
+        for _ns, _dev, address in sections["vxlan"].get("addresses") or ():
+            model._own(address, name)
+    elif netns is not None and vxlan_view is not None and "links" in state.sections:
+        try:
+            state.tunnels = vxlan_view(netns).get("tunnels") or []
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            _refuse(model, state, "host" if "host" in sections else "netns",
+                    FactsError(name, "tunnels", "...", "tunnel ends not derivable: %s" % exc), strict)
+    if state.tunnels is not None:
+        state.sections.add("tunnels")
+    digest = sections.get("arp")
+    source = "arp"
+    if digest is None and netns is not None:
+        source = "host" if "host" in sections else "netns"
+        try:
+            digest = build_digest(netns, name)
+        except FactsError as exc:
+            _refuse(model, state, source, exc, strict)
+            digest = None
+    if digest is not None:
+        try:
+            quick_check(digest, name)
+            model.add_digest(name, digest)
+        except FactsError as exc:
+            _refuse(model, state, source, exc, strict)
+            digest = None
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+            try:
+                validate_digest(digest, name)
+                exc = FactsError(name, "arp", "...", "malformed digest")
+            except FactsError as found:
+                exc = found
+            _refuse(model, state, source, exc, strict)
+            digest = None
+    if digest is not None:
+        if source != "arp":
+            state.digest = digest
+        state.sections.update(("neighbours", "addresses"))
+        if state.tunnels is None:
+            # Kernel tunnel ends seen only through the digest still pair (and carry the walker).
+            names = digest["names"]
+            for ns, dev, vni, remote, local, port, mac in (digest.get("paths") or {}).get("vxlan") or ():
+                model.ends.append((name, {"device": names[dev], "ns_label": names[ns], "vni": vni, "remote": remote,
+                                          "local": local, "port": port, "mac": mac, "kind": "digest"}))
+    return state
+
+
+def build_model(fleet, strict=True):
+    """The model of a fleet dict (docs/contracts.md section 5), or of a dict host -> arp digest.
+
+    ``strict``: a malformed section raises FactsError (the ``diagnose`` filter); otherwise it is refused,
+    listed in ``model.refused`` and the rest of the fleet is still modelled (the diagnose play)."""
+    if not hasattr(fleet, "items"):
+        raise FactsError("?", "fleet", short(fleet), "expected a dict keyed by inventory hostname")
+    model = Model()
+    model.source = fleet
+    for name, entry in fleet.items():
+        if isinstance(entry, dict) and (entry.get("schema") == ARP_SCHEMA or ("schema" in entry and "owned" in entry)):
+            entry = {"arp": entry}   # a bare digest: the benchmark's and the arp filters' input
+        elif isinstance(entry, dict) and str(entry.get("schema", "")).startswith(VXLAN_SCHEMA.rsplit("/", 1)[0] + "/"):
+            entry = {"vxlan": entry}  # bare vxlan_peer_check facts: the vxlan filters' input
+        try:
+            validate_entry(name, entry)
+        except FactsError as exc:
+            if strict or not isinstance(name, str):
+                raise
+            state = HostState(name, {"reachable": False})
+            model.hosts[name] = state
+            _refuse(model, state, "facts", exc, strict)
+            continue
+        _load_host(model, name, entry, strict)
+    for state in model.hosts.values():
+        if not state.reachable:
+            continue
+        for tunnel in state.tunnels or ():
+            # vxlan/1 names the root namespace "root"; the model's label for it is "" (model._identity).
+            label = tunnel.get("ns_label") or ""
+            model.ends.append((state.name, dict(tunnel, ns_label="" if label == "root" else label)))
+        if state.ovs is not None:
+            try:
+                model._add_ovs(state)
+            except FactsError as exc:
+                _refuse(model, state, "ovs", exc, strict)
+                state.sections.discard("ovs")
+    model.ends.sort(key=lambda item: item[0])
+    for host, tunnel in model.ends:
+        model.end_index[(host, tunnel.get("ns_label") or "", tunnel["device"])] = tunnel
+    return model

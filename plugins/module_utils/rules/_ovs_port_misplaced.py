@@ -1,0 +1,169 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to this collection: no compatibility promise for code outside cloudnet.triage.
+
+"""ovs_port_misplaced: a port missing from OVS, on the wrong bridge, with the wrong VLAN tag, trunks or
+iface-id, an interface OVS cannot use, counters that grow, or the two ends of a VLAN link disagreeing.
+
+What is expected comes from each host's ``cloudnet_expect_ovs`` variable (the fleet entry's ``expect_ovs``
+key, or ``vars.cloudnet_expect_ovs``)::
+
+    cloudnet_expect_ovs:
+      ports:
+        ovn-k8s-mp0: {bridge: br-int}
+        tap-vm1: {bridge: br-int, tag: 100, iface_id: 5f1c..., peer: {host: hv2, port: tap-vm2}}
+        uplink: {bridge: br-ex, trunks: [100, 200]}
+
+``peer`` names the port at the other end of a VLAN link: both ends must carry the same access tag
+(or the trunk must carry the tag). Without expectations the rule still reports interface errors and
+growing drop/error counters (when the facts have two readings).
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command, ovs_vsctl
+from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
+
+__all__ = ["RULE", "evaluate", "port_index"]
+
+FAMILY = "ovs_ports"
+_GROWING = ("rx_dropped", "tx_dropped", "rx_errors", "tx_errors")
+
+
+def port_index(facts):
+    """{port or interface name: (bridge, port)} of one host's facts."""
+    index = {}
+    for bridge in facts.get("bridges") or []:
+        for port in bridge.get("ports") or []:
+            index[port["name"]] = (bridge, port)
+            for interface in port.get("interfaces") or []:
+                if isinstance(interface, dict) and interface.get("name"):
+                    index.setdefault(interface["name"], (bridge, port))
+    return index
+
+
+def _misplaced(summary, items, remedy, severity="critical", confidence="certain"):
+    return finding("ovs_port_misplaced", severity, summary, items, remedy=remedy, confidence=confidence,
+                   check=FAMILY)
+
+
+def _tag_pair(host, port, peer_host, peer_port):
+    """Both ends of a VLAN link: access tags equal, or the trunk end carries the access end's tag."""
+    (h1, p1), (h2, p2) = sorted([(host, port), (peer_host, peer_port)], key=lambda item: (item[0], item[1]["name"]))
+    tag1, tag2 = p1.get("tag"), p2.get("tag")
+    if tag1 is not None and tag2 is not None and tag1 != tag2:
+        problem = "VLAN tag %s on %s differs from tag %s on %s" % (tag1, h1, tag2, h2)
+        remedy = ["%s  # on %s, if %s is right" % (ovs_vsctl("set", "port", p2["name"], "tag=%s" % tag1), h2, h1),
+                  "%s  # on %s, if %s is right" % (ovs_vsctl("set", "port", p1["name"], "tag=%s" % tag2), h1, h2)]
+    elif tag1 is not None and tag2 is None and p2.get("trunks") and tag1 not in p2["trunks"]:
+        problem = "VLAN %s of %s is not among the trunks %s of %s" % (tag1, h1, p2["trunks"], h2)
+        remedy = ["%s  # on %s" % (ovs_vsctl("add", "port", p2["name"], "trunks", tag1), h2)]
+    elif tag2 is not None and tag1 is None and p1.get("trunks") and tag2 not in p1["trunks"]:
+        problem = "VLAN %s of %s is not among the trunks %s of %s" % (tag2, h2, p1["trunks"], h1)
+        remedy = ["%s  # on %s" % (ovs_vsctl("add", "port", p1["name"], "trunks", tag2), h1)]
+    else:
+        return []
+    return [_misplaced(
+        "The two ends of the link between %s port %s and %s port %s disagree: %s; frames do not cross."
+        % (h1, p1["name"], h2, p2["name"], problem),
+        [evidence(h1, "port %s tag=%s trunks=%s" % (p1["name"], tag1, p1.get("trunks")), None, p1["name"]),
+         evidence(h2, "port %s tag=%s trunks=%s" % (p2["name"], tag2, p2.get("trunks")), None, p2["name"])],
+        remedy)]
+
+
+def evaluate(model):
+    """ovs_port_misplaced: missing, wrong bridge, wrong tag, iface-id, interface error, growing counters."""
+    findings, notes = [], []
+    indexes = dict((state.name, port_index(state.ovs)) for state in model.with_sections(("ovs",)))
+    for state in model.with_sections(("ovs",)):
+        host = state.name
+        expected = state.expect_ovs
+        index = indexes[host]
+        for name in sorted(expected):
+            spec = expected[name]
+            if name not in index:
+                tag = " tag=%s" % spec["tag"] if spec.get("tag") is not None else ""
+                remedy = [ovs_vsctl("add-port", spec.get("bridge") or "<bridge>", name) + tag]
+                findings.append(_misplaced(
+                    "Port %s is missing from Open vSwitch on %s%s: nothing forwards its traffic."
+                    % (name, host, " (expected on %s)" % spec["bridge"] if spec.get("bridge") else ""),
+                    [evidence(host, "no bridge has a port or interface named %s" % name, None, name)], remedy))
+                continue
+            bridge, port = index[name]
+            if spec.get("bridge") and bridge.get("name") != spec["bridge"]:
+                findings.append(_misplaced(
+                    "Port %s on %s is on bridge %s, expected on %s: its traffic never reaches %s's flows."
+                    % (name, host, bridge.get("name"), spec["bridge"], spec["bridge"]),
+                    [evidence(host, "ovs-vsctl port-to-br %s -> %s (expected %s)" % (name, bridge.get("name"), spec["bridge"]),
+                              None, name)],
+                    [ovs_vsctl("del-port", bridge.get("name"), port["name"]),
+                     "%s%s" % (ovs_vsctl("add-port", spec["bridge"], port["name"]),
+                               " tag=%s" % port["tag"] if port.get("tag") is not None else "")]))
+            if "tag" in spec and port.get("tag") != spec.get("tag"):
+                findings.append(_misplaced(
+                    "Port %s on %s has VLAN tag %s, expected %s: it is in another broadcast domain than its network."
+                    % (name, host, port.get("tag"), spec.get("tag")),
+                    [evidence(host, "port %s tag=%s (expected %s)" % (port["name"], port.get("tag"), spec.get("tag")),
+                              None, name)],
+                    [ovs_vsctl("set", "port", port["name"], "tag=%s" % spec["tag"]) if spec.get("tag") is not None
+                     else ovs_vsctl("remove", "port", port["name"], "tag", port.get("tag"))]))
+            if spec.get("trunks") is not None and sorted(port.get("trunks") or []) != sorted(spec["trunks"]):
+                missing = sorted(set(spec["trunks"]) - set(port.get("trunks") or []))
+                findings.append(_misplaced(
+                    "Port %s on %s trunks %s, expected %s%s."
+                    % (name, host, port.get("trunks") or "all VLANs", spec["trunks"],
+                       " (VLANs %s do not pass)" % missing if missing and port.get("trunks") else ""),
+                    [evidence(host, "port %s trunks=%s" % (port["name"], port.get("trunks")), None, name)],
+                    [ovs_vsctl("set", "port", port["name"], "trunks=%s" % ",".join(str(t) for t in spec["trunks"]))],
+                    severity="critical" if missing and port.get("trunks") else "warning"))
+            if spec.get("iface_id"):
+                ids = [iface.get("external_ids", {}).get("iface-id") for iface in port.get("interfaces") or []]
+                if spec["iface_id"] not in ids:
+                    findings.append(_misplaced(
+                        "Port %s on %s is bound to iface-id %s, the platform expects %s: the controller programs no flows for it."
+                        % (name, host, ", ".join(str(i) for i in ids) or "nothing", spec["iface_id"]),
+                        [evidence(host, "external_ids:iface-id=%s" % (ids[0] if ids else None), None, name)],
+                        [ovs_vsctl("set", "interface", name, "external_ids:iface-id=%s" % spec["iface_id"])]))
+            peer = spec.get("peer")
+            if peer:
+                peer_index = indexes.get(peer["host"])
+                if peer_index is None:
+                    notes.append({"check": FAMILY, "host": host,
+                                  "reason": "peer %s of port %s has no OVS facts" % (peer["host"], name)})
+                elif peer["port"] not in peer_index:
+                    pass  # the peer's own expectations report it missing, if it has any
+                else:
+                    peer_port = peer_index[peer["port"]][1]
+                    findings.extend(_tag_pair(host, port, peer["host"], peer_port))
+        for name in sorted(set(port["name"] for _bridge, port in index.values())):
+            bridge, port = index[name]
+            for interface in port.get("interfaces") or []:
+                if interface.get("error"):
+                    findings.append(_misplaced(
+                        "Interface %s on %s is on bridge %s but Open vSwitch cannot use it: %s."
+                        % (interface.get("name"), host, bridge.get("name"), interface["error"]),
+                        [evidence(host, "interface %s error=%r ofport=%s"
+                                  % (interface.get("name"), interface["error"], interface.get("ofport")),
+                                  None, interface.get("name"))],
+                        [command("", "ip", "link", "show", interface.get("name")) + "  # the device must exist in OVS's namespace",
+                         ovs_vsctl("del-port", bridge.get("name"), port["name"]) + "  # if the VM/pod is gone"]))
+                delta = interface.get("statistics_delta") or {}
+                growing = dict((key, delta[key]) for key in _GROWING if isinstance(delta.get(key), int) and delta[key] > 0)
+                if growing:
+                    findings.append(_misplaced(
+                        "Interface %s on %s drops or errors frames right now: %s."
+                        % (interface.get("name"), host, ", ".join("%s +%s" % item for item in sorted(growing.items()))),
+                        [evidence(host, "statistics grew over %ss: %s" % (interface.get("statistics_interval"), growing),
+                                  None, interface.get("name"))],
+                        [command("", "ovs-ofctl", "dump-ports", bridge.get("name"), port["name"]),
+                         "ovs-appctl dpif/show  # compare with the datapath's counters"],
+                        severity="warning", confidence="likely"))
+    return findings, notes
+
+
+
+RULE = Rule("ovs_port_misplaced", FAMILY, needs=("ovs",), evaluate=evaluate)

@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to this collection: no compatibility promise for code outside cloudnet.triage.
+
+"""What the tunnel rules (vxlan_peer_mismatch, mtu_overhead) say about a tunnel end: where it is, how
+to run a command next to it or next to its socket, the line of facts that describes it."""
+
+from __future__ import annotations
+
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import ns_field, where
+
+__all__ = ["end_command", "end_fact", "end_namespace", "end_where", "socket_label", "socket_where"]
+
+
+def end_namespace(tunnel):
+    """The tunnel device's namespace as evidence names it (None: the root namespace)."""
+    return ns_field(tunnel.get("ns_label") or "")
+
+
+def socket_label(tunnel):
+    """The label of the namespace the tunnel's UDP socket lives in."""
+    if not tunnel.get("socket_elsewhere"):
+        return tunnel.get("ns_label") or ""
+    if tunnel.get("socket_ns_root"):
+        return ""
+    if tunnel.get("socket_ns_name"):
+        return tunnel["socket_ns_name"]
+    return "id:%s" % tunnel.get("socket_ns")
+
+
+def end_command(tunnel, *args, **kwargs):
+    """A remedy line run in the device's namespace, or in its socket's with ``socket=True``."""
+    label = socket_label(tunnel) if kwargs.get("socket") else (tunnel.get("ns_label") or "")
+    return command(label, *args)
+
+
+def end_where(tunnel):
+    return where(tunnel.get("ns_label") or "", tunnel["device"])
+
+
+def socket_where(tunnel):
+    label = socket_label(tunnel)
+    return "namespace %s" % label if label else "the root namespace"
+
+
+def end_fact(tunnel):
+    parts = ["vxlan id %s" % tunnel.get("vni")]
+    for key in ("remote", "group", "local"):
+        if tunnel.get(key):
+            parts.append("%s %s" % (key, tunnel[key]))
+    parts.append("dstport %s" % tunnel.get("port"))
+    if tunnel.get("learning") is False:
+        parts.append("nolearning")
+    return " ".join(parts)

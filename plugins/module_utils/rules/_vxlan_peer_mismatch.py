@@ -1,0 +1,179 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to this collection: no compatibility promise for code outside cloudnet.triage.
+
+"""vxlan_peer_mismatch: the two ends of a tunnel disagree (VNI, UDP port), a remote no host owns, a remote
+that is the host's own, no route from the socket's namespace to the remote, or nolearning without an
+FDB entry that sends anywhere. Kernel VXLAN devices and OVS tunnel ports are ends alike; the model pairs
+them across hosts once."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import ovs_vsctl
+from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
+from ansible_collections.cloudnet.triage.plugins.module_utils.rules._tunnel import (
+    end_command,
+    end_fact,
+    end_namespace,
+    end_where,
+    socket_where,
+)
+
+__all__ = ["RULE", "evaluate"]
+
+FAMILY = "vxlan_peer"
+
+
+def _mismatch(summary, items, remedy, severity="critical", confidence="certain"):
+    return finding("vxlan_peer_mismatch", severity, summary, items, remedy=remedy, confidence=confidence, check=FAMILY)
+
+
+def _in_fleet_subnet(model, address):
+    """Whether ``address`` lies in a subnet some host of the fleet has an address in."""
+    try:
+        target = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for state in model.reachable_hosts():
+        for namespace in state.namespaces or ():
+            for addr in namespace.get("addresses") or ():
+                try:
+                    network = ipaddress.ip_network("%s/%s" % (addr.get("address"), addr.get("prefixlen")), strict=False)
+                except (TypeError, ValueError):
+                    continue
+                if target in network and network.prefixlen < network.max_prefixlen:
+                    return True
+    return False
+
+
+def _recreate(tunnel, vni, port):
+    """Commands that re-create ``tunnel`` with another VNI/port, where its socket lives, then move it back."""
+    args = ["type", "vxlan", "id", vni]
+    for key in ("remote", "group", "local"):
+        if tunnel.get(key):
+            args += [key, tunnel[key]]
+    args += ["dstport", port]
+    if tunnel.get("underlay") and tunnel.get("underlay_ifindex") is not None and tunnel.get("route_dev") != tunnel.get("underlay"):
+        args += ["dev", tunnel["underlay"]]
+    if tunnel.get("learning") is False:
+        args.append("nolearning")
+    device = tunnel["device"]
+    commands = [end_command(tunnel, "ip", "-d", "link", "show", device) + "  # note MAC, MTU, addresses first",
+                end_command(tunnel, "ip", "link", "del", device),
+                end_command(tunnel, "ip", "link", "add", device, *args, socket=True)]
+    if tunnel.get("socket_elsewhere") and end_namespace(tunnel):
+        commands.append(end_command(tunnel, "ip", "link", "set", device, "netns", end_namespace(tunnel), socket=True))
+    commands.append("# then restore its MAC, MTU, addresses, FDB entries and tc redirects")
+    return commands
+
+
+def _pair_findings(model):
+    findings = []
+    for pair in model.tunnel_pairs():
+        a = pair["a"]
+        tunnel_a = model.end(a)
+        if pair["b"] is None:
+            if pair["cause"] == "local":
+                continue  # reported from remote_is_local, with the local evidence
+            if pair["cause"] == "unowned":
+                # A typo inside a subnet the fleet uses is likely; an address outside it may simply be a host
+                # this run does not cover.
+                inside = _in_fleet_subnet(model, a["remote"])
+                findings.append(_mismatch(
+                    "%s on %s sends to %s, an address no host in the inventory owns%s."
+                    % (end_where(tunnel_a), a["host"], a["remote"], " (a typo in the remote?)" if inside else ""),
+                    [evidence(a["host"], end_fact(tunnel_a), end_namespace(tunnel_a), a["device"])],
+                    [end_command(tunnel_a, "ip", "-d", "link", "show", "dev", a["device"]) + "  # check the remote"],
+                    severity="warning", confidence="likely" if inside else "possible"))
+                continue
+            findings.append(_mismatch(
+                "%s on %s points at %s, but no tunnel end there points back: %s."
+                % (end_where(tunnel_a), a["host"], a["remote"], pair["problems"][0]),
+                [evidence(a["host"], end_fact(tunnel_a), end_namespace(tunnel_a), a["device"])],
+                ["# on the remote's host: ip -d link show type vxlan  (in every namespace)"],
+                severity="warning", confidence="likely"))
+            continue
+        if pair["consistent"]:
+            continue
+        b = pair["b"]
+        tunnel_b = model.end(b)
+        remedy = []
+        if a["vni"] != b["vni"] or a["port"] != b["port"]:
+            # Change one end like the other: an OVS end in place, a kernel end by re-creating it.
+            target, reference = (b, tunnel_b), (a, tunnel_a)
+            if tunnel_a.get("kind") == "ovs" and tunnel_b.get("kind") != "ovs":
+                target, reference = reference, target
+            (fix, fix_tunnel), ref = target, reference[0]
+            if fix_tunnel.get("kind") == "ovs":
+                remedy.append("%s  # on %s" % (ovs_vsctl("set", "interface", fix["device"], "options:key=%s" % ref["vni"],
+                                                         "options:dst_port=%s" % ref["port"]), fix["host"]))
+            else:
+                remedy.extend(_recreate(fix_tunnel, ref["vni"], ref["port"]))
+            remedy.append("# or, if %s's end is the right one: give %s on %s id %s dstport %s"
+                          % (fix["host"], ref["device"], ref["host"], fix["vni"], fix["port"]))
+        findings.append(_mismatch(
+            "The two ends of the VXLAN tunnel between %s and %s disagree: %s."
+            % (a["host"], b["host"], "; ".join(pair["problems"])),
+            [evidence(a["host"], end_fact(tunnel_a), end_namespace(tunnel_a), a["device"]),
+             evidence(b["host"], end_fact(tunnel_b), end_namespace(tunnel_b), b["device"])],
+            remedy))
+    return findings
+
+
+def _end_findings(host, tunnel, notes):
+    findings = []
+    remote = tunnel.get("remote") or tunnel.get("group")
+    where = end_where(tunnel)
+    if remote and tunnel.get("route_to_remote") is False:
+        findings.append(_mismatch(
+            "%s on %s cannot reach its remote %s: %s, where the tunnel's socket lives, has no route to it."
+            % (where, host, remote, socket_where(tunnel)),
+            [evidence(host, "no route to %s in %s (ip route get failed)" % (remote, socket_where(tunnel)),
+                      end_namespace(tunnel), tunnel["device"])],
+            [end_command(tunnel, "ip", "route", "get", remote, socket=True),
+             end_command(tunnel, "ip", "route", "add", remote, "dev", tunnel.get("underlay") or "<underlay-device>",
+                         socket=True)]))
+    if tunnel.get("remote_is_local"):
+        findings.append(_mismatch(
+            "%s on %s sends to %s, an address of this very host: the tunnel loops back instead of reaching its peer."
+            % (where, host, tunnel.get("remote")),
+            [evidence(host, end_fact(tunnel), end_namespace(tunnel), tunnel["device"])],
+            ["# re-create %s with the peer host's underlay address as remote" % tunnel["device"]]))
+    fdb = tunnel.get("fdb")
+    if tunnel.get("learning") is False:
+        if fdb is None:
+            notes.append({"check": FAMILY, "host": host, "reason": "FDB of %s could not be read" % tunnel["device"]})
+        elif not any(entry.get("dst") for entry in fdb):
+            # With nolearning only FDB entries (the remote's default 00:00:00:00:00:00 entry included) say
+            # where to send: none with a destination means the device sends nothing anywhere.
+            if tunnel.get("remote"):
+                why = "its default FDB entry towards the remote %s was deleted" % tunnel["remote"]
+                dst = tunnel["remote"]
+            else:
+                why = "it has no remote"
+                dst = "<peer-underlay-address>"
+            findings.append(_mismatch(
+                "%s on %s has nolearning and no FDB entry with a destination (%s): it sends nothing anywhere."
+                % (where, host, why),
+                [evidence(host, end_fact(tunnel) + "; fdb: %d entries, none with dst" % len(fdb),
+                          end_namespace(tunnel), tunnel["device"])],
+                [end_command(tunnel, "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", tunnel["device"], "dst", dst)]))
+    return findings
+
+
+def evaluate(model):
+    notes = []
+    findings = _pair_findings(model)
+    for host, tunnel in model.ends:
+        if tunnel.get("kind") != "digest":
+            findings.extend(_end_findings(host, tunnel, notes))
+    return findings, notes
+
+
+RULE = Rule("vxlan_peer_mismatch", FAMILY, needs=("tunnels",), evaluate=evaluate)

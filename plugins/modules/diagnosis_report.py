@@ -1,0 +1,124 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: diagnosis_report
+short_description: Correlate what every host gave, once, on the controller, and write the reports
+version_added: 0.2.0
+description:
+  - Builds the fleet facts from what the R(cloudnet.triage.collect,ansible_collections.cloudnet.triage.collect_role)
+    role gathered on every host of the play (P(cloudnet.triage.report_fleet#filter)), diagnoses them once with refused
+    facts set aside (P(cloudnet.triage.report_diagnosis#filter)), and writes the report files (text, JSON, HTML, JUnit,
+    fleet) in O(report_dir) on the controller.
+  - An action that runs on the controller only, in the controller's process; no module is sent to any host and no host
+    is changed. The report files are the run's output; they are written in check mode too.
+  - Every file asked for is written whatever the facts hold; one that could not be rendered says why (RV(render_errors)).
+  - Sets the facts C(report_fleet), C(report_diagnosis) and C(report_path), and publishes the verdict with set_stats
+    data (as M(ansible.builtin.set_stats) would) unless O(set_stats=false).
+  - The R(cloudnet.triage.report,ansible_collections.cloudnet.triage.report_role) role calls it once per run.
+author:
+  - cloudnet.triage contributors (@cloudnet)
+options:
+  hosts:
+    description: The hosts of the play, C(ansible_play_hosts_all).
+    type: list
+    elements: str
+    required: true
+  collected:
+    description: The C(collect_facts) fact of each host in O(hosts), in the same order; null for a host that has none.
+    type: list
+    elements: raw
+    required: true
+  active_hosts:
+    description: The hosts still active, C(ansible_play_hosts); the others failed and count as unreachable.
+    type: list
+    elements: str
+    required: true
+  report_dir:
+    description: Directory for the reports on the controller, created when missing.
+    type: path
+    required: true
+  formats:
+    description: Files to write - text (C(report.txt)), json (C(diagnosis.json)), html (C(report.html)), junit (C(junit.xml)),
+      fleet (C(fleet.json), every fact collected).
+    type: list
+    elements: str
+    default: [text, json, html, junit]
+    choices: [text, json, html, junit, fleet]
+  graphviz:
+    description: Topology layout with Graphviz C(dot) when installed (V(auto)) or always the built-in one (V(never)).
+    type: str
+    default: auto
+    choices: [auto, never]
+  junit_fail_on:
+    description: Lowest finding severity that makes a JUnit test case fail.
+    type: str
+    default: warning
+    choices: [critical, warning, info, never]
+  fail_on:
+    description: The verdict at or above which RV(gate) is true (the role then fails the run).
+    type: str
+    default: never
+    choices: [critical, warning, never]
+  set_stats:
+    description: Publish the verdict, the first finding's code and the counts as set_stats data for AWX workflows.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Nothing on any host is changed; the report files are written on the controller in check mode too.
+  action:
+    support: full
+    description: An action plugin that runs on the controller.
+seealso:
+  - name: docs/reports.md
+    description: The report files and the set_stats data.
+    link: https://github.com/cloudnet/triage/blob/main/docs/reports.md
+"""
+
+EXAMPLES = r"""
+- name: Correlate and report once, on the controller
+  cloudnet.triage.diagnosis_report:
+    hosts: "{{ ansible_play_hosts_all }}"
+    collected: "{{ ansible_play_hosts_all | map('extract', hostvars) | map(attribute='collect_facts', default=none) | list }}"
+    active_hosts: "{{ ansible_play_hosts }}"
+    report_dir: cloudnet-report
+  run_once: true
+  register: report
+"""
+
+RETURN = r"""
+diagnosis:
+  description: The diagnosis, schema C(cloudnet.triage.diagnosis/1) (docs/diagnosis.md).
+  returned: always
+  type: dict
+report_dir:
+  description: The absolute path of the report directory.
+  returned: always
+  type: str
+files:
+  description: The files written.
+  returned: always
+  type: list
+  elements: str
+render_errors:
+  description: Report files that could not be rendered, with the reason; such a file holds the reason instead.
+  returned: always
+  type: list
+  elements: str
+lines:
+  description: The terminal summary, one line per item (P(cloudnet.triage.report_text#filter)).
+  returned: always
+  type: list
+  elements: str
+gate:
+  description: Whether the verdict reaches O(fail_on).
+  returned: always
+  type: bool
+"""

@@ -1,0 +1,152 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: host_snapshot
+short_description: Read every network namespace of a host once, with its OVS database, as one compact snapshot
+version_added: 0.1.0
+description:
+  - The collect role's single probe task. Enters each selected network namespace exactly once (C(setns)) and
+    takes in that pass every section the diagnosis needs, links (veth peers and VXLAN socket namespaces resolved
+    without entering again), addresses, main-table routes, neighbours, the bridge and VXLAN forwarding database,
+    tc filters on ingress and egress hooks with their mirred actions, and forwarding sysctls; plus one Open vSwitch
+    database round trip.
+  - Returns the facts, schema C(cloudnet.triage.host/1) (the C(cloudnet.triage.netns/1) shape plus C(fdb), egress tc
+    rows, C(ovs), C(entered) per namespace and C(reader)), as one string in RV(snapshot.data), so that moving a host
+    with a thousand namespaces through Ansible costs little more than moving a short string. The controller
+    turns it back into the facts with C(decode_snapshot) (plugins/module_utils/collect/_views.py) and derives the
+    VXLAN, neighbour and namespace views from them.
+  - The modules M(cloudnet.triage.netns_probe), M(cloudnet.triage.vxlan_peer_check),
+    M(cloudnet.triage.arp_consistency) and M(cloudnet.triage.ovs_port_owner) are views over the same reader, for
+    pipelines that call one check at a time.
+author:
+  - cloudnet.triage contributors (@cloudnet)
+extends_documentation_fragment:
+  - cloudnet.triage.probe
+  - cloudnet.triage.probe.ovs
+options:
+  read_ovs:
+    description:
+      - Whether to read Open vSwitch as well (one OVSDB round trip over O(ovs_db_socket)).
+      - The collect role turns it off for tiers without OVS (guests, fabric stand-ins).
+    type: bool
+    default: true
+  encoding:
+    description:
+      - How RV(snapshot.data) carries the facts.
+      - C(zlib) is the compact JSON text compressed with zlib and base64-encoded (about a twentieth of the size).
+      - C(json) is the compact JSON text itself (no compression work on the host, more bytes to move).
+    type: str
+    choices: [json, zlib]
+    default: zlib
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads.
+seealso:
+  - module: cloudnet.triage.netns_probe
+  - module: cloudnet.triage.vxlan_peer_check
+  - module: cloudnet.triage.ovs_port_owner
+"""
+
+EXAMPLES = r"""
+- name: Read the whole host once
+  cloudnet.triage.host_snapshot:
+  register: collect_snapshot
+
+- name: Only the pod namespaces and the host's own, uncompressed
+  cloudnet.triage.host_snapshot:
+    namespaces: ['root', 'cni-*']
+    encoding: json
+    ovs_db_socket: unix:/var/run/openvswitch/db.sock
+"""
+
+RETURN = r"""
+snapshot:
+  description: One read of the host in its transport form; decode RV(snapshot.data) with C(decode_snapshot).
+  returned: always
+  type: dict
+  contains:
+    schema:
+      description: Schema of the facts inside RV(snapshot.data).
+      returned: always
+      type: str
+      sample: cloudnet.triage.host/1
+    host:
+      description: The host's own hostname (its UTS namespace).
+      returned: always
+      type: str
+      sample: worker-1
+    encoding:
+      description: How RV(snapshot.data) is encoded, as asked with O(encoding).
+      returned: always
+      type: str
+      sample: zlib
+    size:
+      description: Bytes of the compact JSON text of the facts, before compression.
+      returned: always
+      type: int
+      sample: 5497915
+    data:
+      description:
+        - The facts C(cloudnet.triage.host/1) as compact JSON text (O(encoding=json)) or as base64 of that text
+          compressed with zlib (O(encoding=zlib)).
+        - "Top level: C(schema), C(host), C(sections), C(namespaces) (each with C(id), C(name), C(root), C(holder_pids),
+          C(state), C(entered) and the sections C(links), C(addresses), C(routes), C(neighbours), C(fdb), C(tc),
+          C(sysctls)), C(errors), C(ovs) (schema C(cloudnet.triage.ovs/1); absent with O(read_ovs=false)) and C(reader);
+          see docs/netns_probe.md."
+      returned: always
+      type: str
+    reader:
+      description: What the read cost, also inside the facts.
+      returned: always
+      type: dict
+      contains:
+        seconds:
+          description: Seconds the read took on the host, OVS included.
+          returned: always
+          type: float
+        namespaces:
+          description: How many namespaces the facts list.
+          returned: always
+          type: int
+        entered:
+          description: How many times the read entered a namespace (C(setns)); each read namespace but the probe's
+            own is entered exactly once.
+          returned: always
+          type: int
+      sample: {seconds: 0.41, namespaces: 1001, entered: 1000}
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._common import probe_argument_spec
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._reader import ProbeError, read_host
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._views import ENCODINGS, encode_snapshot
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=probe_argument_spec(ovs=True, encoding={"type": "str", "choices": list(ENCODINGS), "default": "zlib"},
+                                          read_ovs={"type": "bool", "default": True}),
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        facts = read_host(namespaces=params["namespaces"], netns_dirs=params["netns_dirs"],
+                          include_unnamed=params["include_unnamed"], timeout=params["timeout"],
+                          ovs_db_socket=params["ovs_db_socket"], ovs=params["read_ovs"])
+    except ProbeError as exc:
+        module.fail_json(msg="host_snapshot on %s: %s" % (os.uname()[1], exc), changed=False)
+    module.exit_json(changed=False, snapshot=encode_snapshot(facts, params["encoding"]))
+
+
+if __name__ == "__main__":
+    main()
