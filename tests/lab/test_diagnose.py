@@ -136,6 +136,26 @@ def test_seed001_end_to_end(lab_factory, tmp_path):
     assert red > 200, "no red highlight visible in the screenshot"
 
 
+def test_one_diagnose_run_reads_each_host_once(lab_factory, tmp_path):
+    """One probe task per host, and in it each namespace of each host entered exactly once (the reader counts)."""
+    lab = lab_factory("peer_pods_mac_mismatch")
+    report_dir = tmp_path / "report"
+    result = run_diagnose([lab.inventory], report_dir, "-e", '{"cloudnet_report_formats": ["json", "fleet"]}')
+    probe_tasks = [line for line in result.stdout.splitlines() if line.startswith("TASK [cloudnet.triage.collect") and
+                   "Validating arguments" not in line and "Keep what" not in line]
+    assert len(probe_tasks) == 1, probe_tasks
+    fleet = load(report_dir, "fleet.json")
+    assert sorted(fleet) == sorted(lab.hosts)
+    for host, entry in fleet.items():
+        spaces = entry["host"]["namespaces"]
+        assert len(spaces) >= 2, host
+        assert [ns["entered"] for ns in spaces] == [0 if ns["root"] else 1 for ns in spaces], host
+        assert entry["host"]["reader"]["entered"] == len(spaces) - 1
+        # the single-module views are not moved: the controller derives them from this one read
+        assert not set(entry) & {"netns", "ovs", "vxlan", "arp"}, host
+    assert load(report_dir)["findings"][0]["code"] == "arp_mac_mismatch"
+
+
 def test_healthy_peer_pods_is_healthy(lab_factory, tmp_path):
     lab = lab_factory("healthy_peer_pods")
     report_dir = tmp_path / "report"
