@@ -26,6 +26,7 @@ RULE_MODULES = (
     "_mtu_overhead",
     "_ovs_port_misplaced",
     "_bond_degraded",
+    "_tc_redirect_broken",
 )
 
 _PACKAGE = "ansible_collections.cloudnet.triage.plugins.module_utils.rules"

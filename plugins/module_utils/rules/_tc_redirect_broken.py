@@ -1,0 +1,94 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudnet.triage contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# PRIVATE to this collection: no compatibility promise for code outside cloudnet.triage.
+
+"""tc_redirect_broken: a tc mirred redirect that drops what it catches, or a tunnel redirect that only works
+one way (Kata / peer-pods: the pod's eth0 and the tunnel to the pod VM are joined by two redirects, one
+each way; with one of them missing, requests leave and replies never arrive).
+
+Caught, ingress and egress filters alike, whatever the classifier (u32, matchall, ...):
+- a redirect whose target device does not exist (deleted after the filter was made: ifindex 0 or unknown);
+- a redirect whose target device is down;
+- a redirect into or out of a tunnel device (vxlan, geneve) without the redirect that brings frames back.
+One-way redirects that are not tunnel joints (ifb for ingress shaping) are left alone: that is their design.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import namespace_label, ns_field, where
+from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
+
+__all__ = ["RULE", "evaluate"]
+
+FAMILY = "tc_redirects"
+_TUNNELS = ("vxlan", "geneve")
+_DOWN = ("down", "lowerlayerdown", "notpresent")
+
+
+def _fact(row):
+    return "tc filter %s %s pref %s: action mirred %s to %s" % (
+        row.get("direction"), row.get("kind"), row.get("priority"), row.get("mirred"),
+        row.get("target") or "ifindex %s" % row.get("target_ifindex"))
+
+
+def _show(label, row):
+    return command(label, "tc", "-s", "filter", "show", "dev", row["dev"], row.get("direction") or "ingress")
+
+
+def _broken(host, label, row, links, reverse):
+    """The finding for one redirect, or None when it carries frames both ways."""
+    dev, target = row["dev"], row.get("target")
+    items = [evidence(host, _fact(row), ns_field(label), dev)]
+    if not target or target not in links:
+        summary = ("tc mirred on %s (%s) on %s redirects to %s, a device that does not exist: every frame the filter "
+                   "catches is dropped." % (where(label, dev), row.get("direction"), host,
+                                             target or "ifindex %s" % row.get("target_ifindex")))
+        remedy = [_show(label, row),
+                  command(label, "tc", "filter", "del", "dev", dev, row.get("direction") or "ingress",
+                          "pref", row.get("priority")) + "  # then add it again towards the right device"]
+        return finding("tc_redirect_broken", "critical", summary, items, remedy=remedy, check=FAMILY, remedy_host=host)
+    state = links[target].get("operstate")
+    if state in _DOWN:
+        items.append(evidence(host, "%s is %s" % (target, state), ns_field(label), target))
+        summary = ("tc mirred on %s (%s) on %s redirects into %s, which is %s: the frames are dropped there."
+                   % (where(label, dev), row.get("direction"), host, target, state))
+        return finding("tc_redirect_broken", "critical", summary, items,
+                       remedy=[command(label, "ip", "link", "set", "dev", target, "up"), _show(label, row)],
+                       check=FAMILY, remedy_host=host)
+    tunnel = links[target].get("kind") in _TUNNELS or (links.get(dev) or {}).get("kind") in _TUNNELS
+    if not tunnel or (target, dev) in reverse:
+        return None
+    items.append(evidence(host, "no tc mirred redirect from %s back to %s" % (target, dev), ns_field(label), target))
+    summary = ("tc mirred sends what %s receives on %s into %s, but nothing sends what %s receives back to %s: "
+               "the tunnel joint works one way only, replies never arrive." % (where(label, dev), host, target, target, dev))
+    remedy = [command(label, "tc", "qdisc", "replace", "dev", target, "ingress"),
+              command(label, "tc", "filter", "add", "dev", target, "ingress", "matchall", "action", "mirred", "egress",
+                      "redirect", "dev", dev)]
+    return finding("tc_redirect_broken", "critical", summary, items, remedy=remedy, check=FAMILY, remedy_host=host)
+
+
+def evaluate(model):
+    findings = []
+    for state in model.with_sections(("tc", "links")):
+        for namespace in state.namespaces or ():
+            if namespace.get("state", "ok") != "ok":
+                continue
+            label = namespace_label(namespace)
+            links = dict((link.get("name"), link) for link in namespace.get("links") or ())
+            redirects = [row for row in namespace.get("tc") or ()
+                         if row.get("action") == "mirred" and str(row.get("mirred") or "").endswith("_redirect")
+                         and row.get("dev")]
+            reverse = set((row["dev"], row.get("target")) for row in redirects)
+            for row in redirects:
+                found = _broken(state.name, label, row, links, reverse)
+                if found is not None:
+                    findings.append(found)
+    return findings, []
+
+
+RULE = Rule("tc_redirect_broken", FAMILY, needs=("tc", "links"), evaluate=evaluate)
