@@ -96,6 +96,8 @@ class HostState(object):
             return None
         if need == "ovs" and self.ovs_reason:
             return self.ovs_reason
+        if need in NETNS_SECTIONS and self.namespaces is not None:
+            return "the %s section was not read on this host (read: %s)" % (need, ", ".join(sorted(self.sections)) or "none")
         return _MISSING.get(need, "no %s facts for this host" % need)
 
     def namespace(self, label):
