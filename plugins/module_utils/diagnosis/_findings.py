@@ -12,6 +12,7 @@ Plain Python, no Ansible import: the diagnosis engine is testable on its own.
 
 from __future__ import annotations
 
+from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import DIAGNOSIS_SCHEMA
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._catalogue import (
     CATALOGUE,
     CONFIDENCES,
@@ -33,7 +34,6 @@ __all__ = [
     "verdict_of",
 ]
 
-DIAGNOSIS_SCHEMA = "cloudnet.triage.diagnosis/1"
 
 class FindingError(ValueError):
     """A finding that does not fit the schema: a programming error in a check."""

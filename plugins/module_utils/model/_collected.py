@@ -151,7 +151,7 @@ def build_fleet(hosts_all, collected, active_hosts=None):
         if wanted != "auto":
             if wanted not in PLATFORMS:
                 raise CollectError("host %s: field cloudnet_platform: expected one of auto, %s, got %s"
-                                  % (host, ", ".join(PLATFORMS), _short(wanted)))
+                                   % (host, ", ".join(PLATFORMS), _short(wanted)))
             entry["platform"] = wanted
         else:
             entry["platform"] = detect_platform(entry["groups"], _namespaces_of(entry))

@@ -152,7 +152,6 @@ def _check_entry(model, host, ns, dev, ip, mac, state, owners):
     return _plain_mismatch(model, host, ns, dev, ip, mac, state, owners)
 
 
-
 @paused_gc
 def evaluate(model):
     """Every resolved neighbour entry of every host against the owners of its address."""

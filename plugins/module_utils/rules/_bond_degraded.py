@@ -59,5 +59,4 @@ def evaluate(model):
     return findings, []
 
 
-
 RULE = Rule("bond_degraded", FAMILY, needs=("ovs",), evaluate=evaluate)

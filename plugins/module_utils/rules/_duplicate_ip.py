@@ -87,7 +87,6 @@ def _duplicates(model, ip, owners, resolved):
                    confidence="certain" if seen_by else "likely", check=FAMILY)
 
 
-
 @paused_gc
 def evaluate(model):
     """Addresses with owners of different MACs, then the entries that resolve them."""

@@ -165,5 +165,4 @@ def evaluate(model):
     return findings, notes
 
 
-
 RULE = Rule("ovs_port_misplaced", FAMILY, needs=("ovs",), evaluate=evaluate)

@@ -72,7 +72,6 @@ def _stale(model, host, digest, owners_index):
     return found
 
 
-
 def evaluate(model):
     findings = []
     for state, digest in model.digests():

@@ -45,9 +45,9 @@ def _broken(host, label, row, links, reverse):
     dev, target = row["dev"], row.get("target")
     items = [evidence(host, _fact(row), ns_field(label), dev)]
     if not target or target not in links:
+        gone = target or "ifindex %s" % row.get("target_ifindex")
         summary = ("tc mirred on %s (%s) on %s redirects to %s, a device that does not exist: every frame the filter "
-                   "catches is dropped." % (where(label, dev), row.get("direction"), host,
-                                             target or "ifindex %s" % row.get("target_ifindex")))
+                   "catches is dropped." % (where(label, dev), row.get("direction"), host, gone))
         remedy = [_show(label, row),
                   command(label, "tc", "filter", "del", "dev", dev, row.get("direction") or "ingress",
                           "pref", row.get("priority")) + "  # then add it again towards the right device"]

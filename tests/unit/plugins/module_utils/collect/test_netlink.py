@@ -219,6 +219,7 @@ class _FakeSocket:
 def _fake(replies):
     nl = _netlink.NetlinkSocket.__new__(_netlink.NetlinkSocket)
     nl.sock = _FakeSocket(replies)
+    nl.timeout = nl.sock.gettimeout()
     nl.buf = bytearray(1 << 16)
     nl.seq = 0
     nl.strict = True

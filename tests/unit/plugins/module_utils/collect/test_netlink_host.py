@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import struct
+
+import pytest
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect import _netlink, _reader
 
@@ -142,3 +145,51 @@ def test_fx_fdb_matches_bridge_too():
     assert [(row["mac"], row["dst"]) for row in rows if "dst" in (row or {}) and row["dst"]] == [
         ("00:00:00:00:00:00", "198.18.0.1")]
     assert len(rows) == len(DUMPS["fx"]["fdb"]["bridge"])
+
+
+class _Replies:
+    """A socket that answers the next recv with the next recorded chunk."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.sent = []
+
+    def send(self, data):
+        self.sent.append(bytes(data))
+        return len(data)
+
+    def recv_into(self, buf):
+        if not self.replies:
+            raise socket.timeout()
+        reply = self.replies.pop(0)
+        buf[:len(reply)] = reply
+        return len(reply)
+
+    def gettimeout(self):
+        return 0.5
+
+
+def test_nsid_questions_share_one_send():
+    replies = []
+    seq = 1
+    for chunk in chunks("hx", "nsids"):
+        data = bytearray(chunk)
+        off = 0
+        while off + 16 <= len(data):
+            length = struct.unpack_from("=I", data, off)[0]
+            struct.pack_into("=I", data, off + 8, seq)
+            seq += 1
+            off += (length + 3) & ~3
+        replies.append(bytes(data))
+    nl = _netlink.NetlinkSocket.__new__(_netlink.NetlinkSocket)
+    nl.sock = _Replies(replies)
+    nl.buf = bytearray(1 << 16)
+    nl.seq = 0
+    nl.recorder = None
+    answers = nl.nsids_of([11, 12, 13])
+    assert len(nl.sock.sent) == 1 and len(nl.sock.sent[0]) == 3 * 28
+    assert answers[0] >= 0 and answers[1] >= 0 and answers[2] == -1 and nl.seq == 3
+    nl.sock = _Replies([])
+    with pytest.raises(_netlink.NetlinkError):
+        nl.nsids_of([11])
+    assert nl.nsids_of([]) == []

@@ -14,7 +14,6 @@ import pytest
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import evaluate
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._digest import DigestError
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import rank
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovs import build_facts
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "ovs")

@@ -16,7 +16,6 @@ import pytest
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import evaluate
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._digest import DigestError
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import rank
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "ovs")
 
