@@ -118,15 +118,17 @@ def _outside(model):
     return sorted(remote for remote in remotes if not model.hosts_owning(remote))
 
 
-def diagnose(fleet, limit=None, rules=None, strict=True):
+def diagnose(fleet, limit=None, rules=None, strict=True, model=None):
     """Run every registered rule over the fleet and build the diagnosis dict.
 
     ``strict``: malformed facts raise FactsError; otherwise the host's refused section is set aside, said
-    in not_checked, and the rest of the fleet is diagnosed (the diagnose play)."""
+    in not_checked, and the rest of the fleet is diagnosed (the diagnose play). ``model``: the model of
+    this (limited) fleet when the caller built it already, so the picture reads the same one."""
     if not isinstance(fleet, dict):
         raise FactsError("?", "fleet", short(fleet), "expected a dict keyed by inventory hostname")
     fleet, missing = _limited(fleet, limit)
-    model = build_model(fleet, strict=strict)
+    if model is None:
+        model = build_model(fleet, strict=strict)
     rules = _registry.registered_rules() if rules is None else list(rules)
     unreachable = sorted(name for name, state in model.hosts.items() if not state.reachable)
     unreachable.extend(sorted(missing))

@@ -135,6 +135,13 @@ def _namespaces(host, key, facts):
         where = "%s.namespaces[%d]" % (key, pos)
         if not isinstance(namespace, dict):
             raise FactsError(host, where, namespace, "expected a dict")
+        if namespace.get("id") is not None and not _integer(namespace.get("id")):
+            raise FactsError(host, where + ".id", namespace.get("id"), "expected a namespace inode (integer)")
+        pids = namespace.get("holder_pids")
+        if pids is not None and (not isinstance(pids, list) or not all(_integer(pid) for pid in pids)):
+            raise FactsError(host, where + ".holder_pids", pids, "expected a list of PIDs")
+        if namespace.get("name") is not None and not isinstance(namespace.get("name"), str):
+            raise FactsError(host, where + ".name", namespace.get("name"), "expected a namespace name")
         for section in ("links", "addresses", "routes", "neighbours", "tc", "fdb"):
             rows = namespace.get(section)
             if rows is not None and not isinstance(rows, list):
@@ -147,6 +154,15 @@ def _namespaces(host, key, facts):
             if not isinstance(link.get("name"), str):
                 raise FactsError(host, lwhere + ".name", link.get("name"), "expected a device name")
             _number(host, lwhere + ".mtu", link.get("mtu"), 0, 1 << 20)
+            peer = link.get("peer")
+            if peer is not None:
+                if not isinstance(peer, dict):
+                    raise FactsError(host, lwhere + ".peer", peer, "expected a dict")
+                if peer.get("ns") is not None and not _integer(peer.get("ns")):
+                    raise FactsError(host, lwhere + ".peer.ns", peer.get("ns"), "expected a namespace inode (integer)")
+                for field in ("name", "ns_name"):
+                    if peer.get(field) is not None and not isinstance(peer.get(field), str):
+                        raise FactsError(host, "%s.peer.%s" % (lwhere, field), peer.get(field), "expected a string")
             tunnel = link.get("vxlan")
             if tunnel is not None:
                 if not isinstance(tunnel, dict):

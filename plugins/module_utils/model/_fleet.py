@@ -604,6 +604,12 @@ def _load_host(model, name, entry, strict):
         except FactsError as exc:
             _refuse(model, state, source, exc, strict)
             digest = None
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            # A shape the validation did not foresee: still this host's section only, and said.
+            _refuse(model, state, source, FactsError(name, source + ".namespaces", "...",
+                                                     "not readable as namespace facts (%s: %s)" % (type(exc).__name__, exc)),
+                    strict)
+            digest = None
     if digest is not None:
         try:
             quick_check(digest, name)

@@ -31,7 +31,7 @@ __all__ = ["TEMPLATES", "html_report"]
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 TEMPLATE = "report.html.j2"
 GRAPHVIZ = ("auto", "never")
-FACT_KEYS = ("netns", "ovs", "vxlan", "arp")
+FACT_KEYS = ("host", "netns", "ovs", "vxlan", "arp")
 
 COLORS = {"critical": "#d62728", "warning": "#e08a00", "info": "#1f77b4", "healthy": "#2ca02c"}
 
@@ -80,7 +80,7 @@ def _hosts(fleet, diagnosis):
         else:
             entry = entry or {}
             errors = entry.get("errors") if isinstance(entry.get("errors"), list) else [entry.get("errors")]
-        netns = entry.get("netns") if isinstance(entry.get("netns"), dict) else {}
+        netns = next((entry[key] for key in ("host", "netns") if isinstance(entry.get(key), dict)), {})
         rows.append({
             "name": printable(host), "platform": printable(entry.get("platform") or ""),
             "reachable": bool(entry.get("reachable", True)) and host not in unreachable,
@@ -91,10 +91,10 @@ def _hosts(fleet, diagnosis):
     return rows
 
 
-def _picture(fleet, diagnosis, graphviz):
+def _picture(fleet, diagnosis, graphviz, model=None):
     """(SVG markup or None, layout note, why there is no picture)."""
     try:
-        svg, renderer = render_svg(build_topology(fleet, diagnosis), graphviz=graphviz)
+        svg, renderer = render_svg(build_topology(fleet, diagnosis, model=model), graphviz=graphviz)
     except Exception as exc:  # a picture must never cost the report: say why it is missing instead
         why = printable("%s: %s" % (type(exc).__name__, exc))
         return None, "none: the picture could not be drawn", why
@@ -102,8 +102,10 @@ def _picture(fleet, diagnosis, graphviz):
     return Markup(svg), printable(renderer), ""
 
 
-def html_report(diagnosis, fleet=None, graphviz="auto", title="cloudnet.triage diagnosis"):
-    """The whole report as one HTML string; ``graphviz``: auto (dot when installed) or never."""
+def html_report(diagnosis, fleet=None, graphviz="auto", title="cloudnet.triage diagnosis", model=None):
+    """The whole report as one HTML string; ``graphviz``: auto (dot when installed) or never.
+
+    ``model``: the fleet model the diagnosis was made from (the report run passes it; else built from fleet)."""
     validate_diagnosis(diagnosis)
     if graphviz not in GRAPHVIZ:
         raise ReportError("graphviz: expected auto or never, got %s" % _short(graphviz))
@@ -113,7 +115,7 @@ def html_report(diagnosis, fleet=None, graphviz="auto", title="cloudnet.triage d
     elif not isinstance(fleet, dict):
         picture_error = "fleet: expected a dict keyed by host, got %s" % printable(_short(fleet))
         fleet = {}
-    picture, layout, why = _picture(fleet, diagnosis, graphviz) if not picture_error else (None, "none", "")
+    picture, layout, why = _picture(fleet, diagnosis, graphviz, model) if not picture_error else (None, "none", "")
     return _template().render(
         title=printable(title), colors=COLORS, verdict=diagnosis["verdict"], counts=counts(diagnosis),
         hosts_seen=joined(diagnosis.get("hosts_seen", [])), hosts_unreachable=joined(diagnosis.get("hosts_unreachable")),

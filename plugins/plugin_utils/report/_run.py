@@ -15,14 +15,17 @@ why instead of no file at all.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import xml.etree.ElementTree as ET
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import diagnose
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._collected import build_fleet
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._html import html_report
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._junit import junit_xml
-from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._text import terminal_lines
+from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._text import printable, terminal_lines
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._verdict import gate, stats
 
 __all__ = ["FILES", "FORMATS", "run_report"]
@@ -32,16 +35,33 @@ FILES = {"text": "report.txt", "json": "diagnosis.json", "html": "report.html", 
 FORMATS = tuple(FILES)
 
 
-def _render(kind, diagnosis, fleet, graphviz, junit_fail_on):
+def _render(kind, diagnosis, fleet, model, graphviz, junit_fail_on):
     if kind == "text":
         return "\n".join(terminal_lines(diagnosis)) + "\n"
     if kind == "json":
         return json.dumps(diagnosis, indent=4, ensure_ascii=False) + "\n"
     if kind == "html":
-        return html_report(diagnosis, fleet=fleet, graphviz=graphviz)
+        return html_report(diagnosis, fleet=fleet, graphviz=graphviz, model=model)
     if kind == "junit":
         return junit_xml(diagnosis, fail_on=junit_fail_on)
     return json.dumps(fleet, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def _unrendered(kind, why):
+    """What a report file holds when it could not be rendered: the reason, in the file's own format."""
+    text = printable("cloudnet.triage could not render %s: %s" % (FILES[kind], why))
+    if kind == "junit":
+        # Still JUnit: a CI page shows one erroring case instead of failing to read the file.
+        suites = ET.Element("testsuites")
+        suite = ET.SubElement(suites, "testsuite", name="cloudnet.triage", tests="1", failures="0", errors="1", skipped="0")
+        ET.SubElement(ET.SubElement(suite, "testcase", classname="cloudnet.triage", name="report"), "error", message=text)
+        return ET.tostring(suites, encoding="unicode") + "\n"
+    if kind == "html":
+        return "<!DOCTYPE html><html lang=\"en\"><meta charset=\"utf-8\"><title>cloudnet.triage</title><p>%s</p></html>\n" % (
+            html.escape(text))
+    if kind in ("json", "fleet"):
+        return json.dumps({"error": text}) + "\n"
+    return text + "\n"
 
 
 def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz="auto", junit_fail_on="warning",
@@ -51,17 +71,20 @@ def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz
     Returns {fleet, diagnosis, report_dir, files, lines, gate, stats}; ``files`` lists what was
     written and ``errors`` what could not be rendered (the file then says so)."""
     fleet = build_fleet(list(hosts_all), list(collected), list(active_hosts))
-    diagnosis = diagnose(fleet, limit=list(hosts_all), strict=False)
+    # One model for the diagnosis and the picture.
+    model = build_model(fleet, strict=False)
+    diagnosis = diagnose(fleet, strict=False, model=model)
     report_dir = os.path.realpath(report_dir)
     os.makedirs(report_dir, exist_ok=True)
     written, errors = [], []
     for kind in formats:
         path = os.path.join(report_dir, FILES[kind])
         try:
-            content = _render(kind, diagnosis, fleet, graphviz, junit_fail_on)
+            content = _render(kind, diagnosis, fleet, model, graphviz, junit_fail_on)
         except Exception as exc:  # pylint: disable=broad-except  # the other reports must still be written
-            errors.append("%s: %s: %s" % (FILES[kind], type(exc).__name__, exc))
-            content = "cloudnet.triage could not render %s: %s: %s\n" % (FILES[kind], type(exc).__name__, exc)
+            why = "%s: %s" % (type(exc).__name__, exc)
+            errors.append("%s: %s" % (FILES[kind], why))
+            content = _unrendered(kind, why)
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(content)
         written.append(path)

@@ -14,8 +14,9 @@ layout in plain Python (one column per host) for controllers without Graphviz. B
 markup safe: every name is written out printable (``printable``) and escaped here, so the page inserts
 the SVG as it is.
 
-The fleet facts are read as they come: an item of the wrong type (a port that is not a dict, a list
-that is a string, a null) is left out of the picture, never an exception.
+The picture reads the fleet model (model._fleet), the one the diagnosis was made from: its validated
+namespaces and OVS facts, its tunnel pairs and its owners index. An item of the wrong type inside them (a
+port that is not a dict, a list that is a string, a null) is left out of the picture, never an exception.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import subprocess
 from collections import deque
 from html import escape
 
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import namespace_label
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._text import printable
 
 __all__ = [
@@ -113,21 +116,24 @@ def _drawn(link):
     return isinstance(link, dict) and link.get("name") != "lo" and link.get("kind") != "loopback"
 
 
-def build_topology(fleet, diagnosis=None):
-    """A plain graph of the fleet's namespaces and devices; evidence of the top finding marked hot."""
+def build_topology(fleet, diagnosis=None, model=None):
+    """A plain graph of the fleet's namespaces and devices; evidence of the top finding marked hot.
+
+    ``model`` is the fleet model the diagnosis was made from; without it, one is built from ``fleet``
+    (malformed sections set aside, as the diagnosis does)."""
     graph = _Graph()
-    owners = {}                 # address -> device id (first owner wins; duplicates are findings anyway)
+    if model is None:
+        model = build_model({str(host): entry for host, entry in (fleet or {}).items()}, strict=False)
     ns_index = {}               # namespace id -> (host, ns_key), to join veth peers and vxlan sockets
+    by_label = {}               # (host, namespace label) -> ns_key: how the model names a namespace
     pending = []                # (host, ns_key, link) needing a second pass
-    fleet = {str(host): entry if isinstance(entry, dict) else {} for host, entry in (fleet or {}).items()}
-    for host in sorted(fleet):
-        entry = fleet[host]
-        netns = entry.get("netns") if isinstance(entry.get("netns"), dict) else {}
-        namespaces = _dicts(netns.get("namespaces"))
-        host_node = {"name": host, "reachable": entry.get("reachable", True), "platform": entry.get("platform"),
+    for host in sorted(model.hosts, key=str):
+        state = model.hosts[host]
+        namespaces = _dicts(state.namespaces)
+        host_node = {"name": str(host), "reachable": state.reachable, "platform": state.platform,
                      "namespaces": [], "note": ""}
-        if not netns:
-            host_node["note"] = "unreachable" if not entry.get("reachable", True) else "no namespace facts"
+        if state.namespaces is None:
+            host_node["note"] = "unreachable" if not state.reachable else "no namespace facts"
         if len(namespaces) > MAX_NAMESPACES_PER_HOST:
             host_node["note"] = "%d more namespaces not drawn" % (len(namespaces) - MAX_NAMESPACES_PER_HOST)
         graph.hosts.append(host_node)
@@ -135,6 +141,7 @@ def build_topology(fleet, diagnosis=None):
             ns_key = str(ns.get("id", ns_number))
             if _key(ns.get("id")) is not None:
                 ns_index.setdefault(ns["id"], (host, ns_key))
+            by_label.setdefault((host, namespace_label(ns)), ns_key)
             drawn = ns_number < MAX_NAMESPACES_PER_HOST
             ns_node = {"key": ns_key, "label": _ns_label(ns), "name": ns.get("name"), "root": bool(ns.get("root")),
                        "devices": [], "note": ""}
@@ -149,25 +156,23 @@ def build_topology(fleet, diagnosis=None):
                 own = addresses.get(str(link.get("name")), [])
                 device = {"id": device_id, "host": host, "ns_key": ns_key, "name": str(link.get("name")),
                           "kind": link.get("kind"), "lines": _device_lines(link, own),
-                          "hot": False, "drawn": drawn and number < MAX_DEVICES_PER_NAMESPACE,
-                          "vni": link["vxlan"].get("vni") if isinstance(link.get("vxlan"), dict) else None}
+                          "hot": False, "drawn": drawn and number < MAX_DEVICES_PER_NAMESPACE}
                 graph.devices[device_id] = device
                 graph.by_name[(host, ns_key, device["name"])] = device_id
                 if _key(link.get("ifindex")) is not None:
                     graph.by_ifindex[(host, ns_key, link["ifindex"])] = device_id
                 if device["drawn"]:
                     ns_node["devices"].append(device_id)
-                for address in own:
-                    owners.setdefault(address.split("/")[0], device_id)
                 pending.append((host, ns_key, ns, link, device_id))
             if len(links) > MAX_DEVICES_PER_NAMESPACE:
                 ns_node["note"] = "%d more devices" % (len(links) - MAX_DEVICES_PER_NAMESPACE)
             if drawn:
                 host_node["namespaces"].append(ns_node)
     for host, ns_key, ns, link, device_id in pending:
-        _link_edges(graph, host, ns_key, ns, link, device_id, owners, ns_index)
-    for host in sorted(fleet):
-        _ovs_edges(graph, host, fleet[host].get("ovs"))
+        _link_edges(graph, host, ns_key, ns, link, device_id, ns_index)
+    for host in sorted(model.hosts, key=str):
+        _ovs_edges(graph, host, model.hosts[host].ovs)
+    _tunnel_edges(graph, model, by_label)
     _hide_undrawn(graph)
     if diagnosis and diagnosis.get("findings"):
         _highlight(graph, diagnosis["findings"][0])
@@ -185,7 +190,7 @@ def _where_ns(ns_index, ns_id, default):
     return ns_index.get(ns_id) or default if _key(ns_id) is not None else default
 
 
-def _link_edges(graph, host, ns_key, ns, link, device_id, owners, ns_index):
+def _link_edges(graph, host, ns_key, ns, link, device_id, ns_index):
     if link.get("master"):
         graph.add_edge(device_id, _find(graph, host, ns_key, link["master"]), "master")
     peer = link.get("peer")
@@ -193,33 +198,51 @@ def _link_edges(graph, host, ns_key, ns, link, device_id, owners, ns_index):
         where = _where_ns(ns_index, peer.get("ns"), (host, ns_key))
         graph.add_edge(device_id, _find(graph, where[0], where[1], peer.get("name"), peer.get("ifindex")), "veth")
     vxlan = link.get("vxlan")
-    if isinstance(vxlan, dict):
-        label = "vni %s" % vxlan.get("vni")
-        remote = vxlan.get("remote")
-        far = owners.get(str(remote)) if remote else None
-        if far is not None:
-            far_device = graph.devices[far]
-            # Prefer the tunnel end on the far host (a vxlan device with the same VNI) over its underlay.
-            for other in graph.devices.values():
-                if other["host"] == far_device["host"] and other.get("vni") is not None \
-                        and other.get("vni") == vxlan.get("vni") and other["id"] != device_id:
-                    far = other["id"]
-                    break
-            graph.add_edge(device_id, far, "tunnel", "%s to %s" % (label, remote))
-        elif remote:
-            outside = "x_%s" % re.sub(r"[^0-9A-Za-z]", "_", str(remote))
-            if outside not in graph.devices:
-                graph.devices[outside] = {"id": outside, "host": None, "ns_key": None, "name": str(remote), "kind": "remote",
-                                          "lines": [printable(remote), "tunnel end outside the run"], "hot": False, "drawn": True}
-            graph.add_edge(device_id, outside, "tunnel", "%s to %s" % (label, remote))
-        underlay = vxlan.get("underlay")
-        if underlay:
-            where = _where_ns(ns_index, vxlan.get("socket_ns"), (host, ns_key))
-            graph.add_edge(device_id, _find(graph, where[0], where[1], underlay, vxlan.get("underlay_ifindex")), "underlay")
+    if isinstance(vxlan, dict) and vxlan.get("underlay"):
+        where = _where_ns(ns_index, vxlan.get("socket_ns"), (host, ns_key))
+        graph.add_edge(device_id, _find(graph, where[0], where[1], vxlan["underlay"], vxlan.get("underlay_ifindex")),
+                       "underlay")
     for redirect in _dicts(ns.get("tc")):
         if redirect.get("dev") == link.get("name") and redirect.get("target"):
             graph.add_edge(device_id, _find(graph, host, ns_key, redirect["target"], redirect.get("target_ifindex")),
                            "mirred", redirect.get("mirred") or "mirred")
+
+
+def _end_device(graph, by_label, described):
+    ns_key = by_label.get((described["host"], described["namespace"] or ""))
+    return _find(graph, described["host"], ns_key, described["device"]) if ns_key is not None else None
+
+
+def _outside(graph, remote, note):
+    outside = "x_%s" % re.sub(r"[^0-9A-Za-z]", "_", str(remote))
+    if outside not in graph.devices:
+        graph.devices[outside] = {"id": outside, "host": None, "ns_key": None, "name": str(remote), "kind": "remote",
+                                  "lines": [printable(remote), note], "hot": False, "drawn": True}
+    return outside
+
+
+def _tunnel_edges(graph, model, by_label):
+    """The model's tunnel pairs, drawn once: both ends, or the end and where its remote leads."""
+    for pair in model.tunnel_pairs():
+        a, b = pair["a"], pair["b"]
+        near = _end_device(graph, by_label, a)
+        if near is None:
+            continue
+        vni = "vni %s" % a["vni"] if b is None or b["vni"] == a["vni"] else "vni %s / %s" % (a["vni"], b["vni"])
+        label = "%s to %s" % (vni, a["remote"])
+        if b is not None:
+            graph.add_edge(near, _end_device(graph, by_label, b), "tunnel", label)
+            continue
+        # No end points back: draw the tunnel to the device that owns the remote, or to a node outside the run.
+        owner = next(iter(model.owners.get(a["remote"], ())), None)
+        far = None
+        if owner is not None:
+            ns_key = by_label.get((owner[0], owner[1]))
+            far = _find(graph, owner[0], ns_key, owner[2]) if ns_key is not None else None
+        if far is None:
+            far = _outside(graph, a["remote"], "tunnel end outside the run" if pair["cause"] == "unowned"
+                           else "no tunnel end points back")
+        graph.add_edge(near, far, "tunnel", label)
 
 
 def _ovs_edges(graph, host, ovs):

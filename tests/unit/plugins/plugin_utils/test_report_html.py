@@ -72,7 +72,7 @@ def test_a_fleet_entry_of_the_wrong_shape_is_shown_in_the_hosts_table(seed):
 
 
 def test_a_topology_failure_degrades_to_a_page_that_says_why(seed, monkeypatch):
-    def broken(fleet, diagnosis=None):
+    def broken(fleet, diagnosis=None, model=None):
         raise KeyError("ports")
     monkeypatch.setattr(_html, "build_topology", broken)
     page = html_report(seed["diagnosis"], seed["fleet"], graphviz="never")
