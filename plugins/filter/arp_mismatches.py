@@ -48,16 +48,12 @@ _value:
   elements: dict
 """
 
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import evaluate
+import functools
+
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import findings_of
 from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
 
-
-def _mismatches(fleet):
-    """arp_mac_mismatch findings of a fleet, ranked."""
-    return evaluate(fleet, codes=("arp_mac_mismatch",))[0]
-
-
-arp_mismatches = documented_filter(DOCUMENTATION, _mismatches, input_name="fleet")
+arp_mismatches = documented_filter(DOCUMENTATION, functools.partial(findings_of, codes=("arp_mac_mismatch",)), input_name="fleet")
 
 
 class FilterModule(object):

@@ -29,35 +29,34 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Addresses claimed twice in the fleet
-  ansible.builtin.debug:
-    msg: "{{ item.summary }}"
-  loop: "{{ fleet | cloudnet.triage.duplicate_ips }}"
+- name: Fail a deploy pipeline when an address is claimed twice
+  ansible.builtin.assert:
+    that: (fleet | cloudnet.triage.duplicate_ips) | length == 0
+    fail_msg: "{{ (fleet | cloudnet.triage.duplicate_ips)[0].summary }}"
 
-- name: The same from digests only
+- name: Count the clashes among the arp_consistency digests of the play
   ansible.builtin.set_fact:
-    duplicates: "{{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, ['arp_result', 'arp']))) | cloudnet.triage.duplicate_ips }}"
+    clashes: >-
+      {{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, ['arp_result', 'arp'])))
+         | cloudnet.triage.duplicate_ips | length }}
 """
 
 RETURN = r"""
 _value:
   description:
-    - Findings with code C(duplicate_ip), ranked, each with code, severity, tier, confidence, hosts,
-      summary, evidence (host, namespace, device, fact), remedy and check.
+    - One C(duplicate_ip) finding per address owned by interfaces with different MACs that no path joins, most
+      certain first; the evidence names every owner (host, namespace, device, MAC) and, when one exists, a
+      neighbour entry that resolves the address.
   type: list
   elements: dict
 """
 
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import evaluate
+import functools
+
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import findings_of
 from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
 
-
-def _duplicates(fleet):
-    """duplicate_ip findings of a fleet, ranked."""
-    return evaluate(fleet, codes=("duplicate_ip",))[0]
-
-
-duplicate_ips = documented_filter(DOCUMENTATION, _duplicates, input_name="fleet")
+duplicate_ips = documented_filter(DOCUMENTATION, functools.partial(findings_of, codes=("duplicate_ip",)), input_name="fleet")
 
 
 class FilterModule(object):

@@ -43,18 +43,14 @@ _value:
   type: dict
 """
 
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import evaluate
+import functools
+
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import family_report
 from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
 
-
-def _ovs_findings(fleet):
-    findings, not_checked = evaluate(fleet, families=("ovs_ports", "ovs_bonds"))
-    return {"findings": findings, "not_checked": not_checked}
+ovs_findings = documented_filter(DOCUMENTATION, functools.partial(family_report, families=("ovs_ports", "ovs_bonds")), input_name="fleet")
 
 
-ovs_findings = documented_filter(DOCUMENTATION, _ovs_findings, input_name="fleet")
-
-
-class FilterModule:
+class FilterModule(object):
     def filters(self):
         return {"ovs_findings": ovs_findings}

@@ -36,18 +36,14 @@ _value:
   type: dict
 """
 
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import evaluate
+import functools
+
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import family_report
 from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
 
-
-def _vxlan_findings(fleet):
-    findings, not_checked = evaluate(fleet, families=("vxlan_peer", "vxlan_mtu"))
-    return {"findings": findings, "not_checked": not_checked}
+vxlan_findings = documented_filter(DOCUMENTATION, functools.partial(family_report, families=("vxlan_peer", "vxlan_mtu")), input_name="fleet")
 
 
-vxlan_findings = documented_filter(DOCUMENTATION, _vxlan_findings, input_name="fleet")
-
-
-class FilterModule:
+class FilterModule(object):
     def filters(self):
         return {"vxlan_findings": vxlan_findings}

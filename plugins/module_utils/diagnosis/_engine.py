@@ -29,7 +29,7 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.model._facts impor
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules import _registry
 
-__all__ = ["FactsError", "diagnose", "evaluate", "rules_of", "to_json", "validate_fleet"]
+__all__ = ["FactsError", "diagnose", "evaluate", "family_report", "findings_of", "rules_of", "to_json", "validate_fleet"]
 
 _UNREACHABLE = "host unreachable: findings that need its facts were not evaluated"
 
@@ -110,6 +110,17 @@ def evaluate(fleet, families=None, codes=None, rules=None, strict=True):
     unreachable = sorted(name for name, state in model.hosts.items() if not state.reachable)
     findings, not_checked = _run(model, rules_of(families, codes) if rules is None else rules, unreachable, strict)
     return rank(findings), list(model.refused) + not_checked
+
+
+def findings_of(fleet, codes):
+    """The ranked findings of some finding codes: what the single-code filters return."""
+    return evaluate(fleet, codes=codes)[0]
+
+
+def family_report(fleet, families):
+    """{findings, not_checked} of some check families: what the family filters return."""
+    findings, not_checked = evaluate(fleet, families=families)
+    return {"findings": findings, "not_checked": not_checked}
 
 
 def _outside(model):

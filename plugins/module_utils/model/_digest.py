@@ -318,17 +318,17 @@ def validate_digest(digest, host=None):
     return digest
 
 
-def _column_ok(rows, col, kinds):
+def _column_ok(column, kinds):
     # Exact types first (the common case, fastest); subclasses (tagged values) through isinstance.
     exact = set(kinds) if isinstance(kinds, tuple) else {kinds}
-    return set(map(type, map(itemgetter(col), rows))) <= exact or all(map(isinstance, map(itemgetter(col), rows), repeat(kinds)))
+    return set(map(type, column)) <= exact or all(map(isinstance, column, repeat(kinds)))
 
 
 _STR_NONE = (str, type(None))
 
 
 def quick_check(digest, host=None):
-    """validate_digest at a fraction of the cost: whole columns checked at C speed (map, set).
+    """validate_digest at a fraction of the cost: whole columns checked at C speed (zip, map, set).
 
     Raises the same precise DigestError as validate_digest when something is off. Subclasses of
     dict/list/str (Ansible 2.19 hands filters tagged values) pass like the plain types."""
@@ -349,18 +349,19 @@ def quick_check(digest, host=None):
             if not isinstance(rows, list) or set(map(len, rows)) != {length} \
                     or not (set(map(type, rows)) == {list} or all(map(isinstance, rows, repeat(list)))):
                 raise ValueError
-            for col, kind in enumerate(shape):
+            # One transposition, then each column in one C-level pass.
+            for column, kind in zip(zip(*rows), shape):
                 if kind == "n":
-                    for value in set(map(itemgetter(col), rows)):   # few distinct indexes
+                    for value in set(column):   # few distinct indexes
                         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < count:
                             raise ValueError
                 elif kind == "i":
-                    if not _column_ok(rows, col, int) or not set(map(type, map(itemgetter(col), rows))).isdisjoint({bool}):
+                    if not _column_ok(column, int) or bool in set(map(type, column)):
                         raise ValueError
                 elif kind == "m":
-                    if not set(map(itemgetter(col), rows)) <= set(MIRRED_MODES):
+                    if not set(column) <= set(MIRRED_MODES):
                         raise ValueError
-                elif not _column_ok(rows, col, str if kind == "s" else _STR_NONE):
+                elif not _column_ok(column, str if kind == "s" else _STR_NONE):
                     raise ValueError
     except (ValueError, TypeError, KeyError, AttributeError):
         validate_digest(digest, host)

@@ -336,10 +336,14 @@ class Model(object):
         redirect = self.ingress.get(key)
         if redirect is None or hops > _MAX_HOPS:
             return [(key, trail)]
+        return self._redirected(key, "ingress", redirect, trail, hops)
+
+    def _redirected(self, key, hook, redirect, trail, hops):
+        """Follow a tc mirred redirect on ``hook`` of device ``key``: out of its target, or into it."""
         mode, target = redirect
         host, ns, dev = key
-        step = evidence(host, "tc mirred on %s ingress redirects frames %s %s" % (
-            dev, "out of" if mode == "e" else "into", target), ns_field(ns), dev)
+        step = evidence(host, "tc mirred on %s %s redirects frames %s %s" % (
+            dev, hook, "out of" if mode == "e" else "into", target), ns_field(ns), dev)
         nxt = (host, ns, target)
         if mode == "e":
             return self.transmit(nxt, trail + [step], hops + 1)
@@ -352,13 +356,7 @@ class Model(object):
         host, ns, dev = key
         redirect = self.egress.get(key)
         if redirect is not None:
-            mode, target = redirect
-            step = evidence(host, "tc mirred on %s egress redirects frames %s %s" % (
-                dev, "out of" if mode == "e" else "into", target), ns_field(ns), dev)
-            nxt = (host, ns, target)
-            if mode == "e":
-                return self.transmit(nxt, trail + [step], hops + 1)
-            return self.arrive(nxt, trail + [step], hops + 1)
+            return self._redirected(key, "egress", redirect, trail, hops)
         peer = self.veth.get(key)
         if peer is not None:
             step = evidence(host, "veth %s is paired with %s" % (dev, where(peer[0], peer[1])), ns_field(ns), dev)

@@ -75,12 +75,8 @@ def _text(value):
 
 
 def _ns_label(ns):
-    if ns.get("root"):
-        return "root"
-    if ns.get("name"):
-        return str(ns["name"])
-    pids = _items(ns.get("holder_pids"))
-    return "pid:%s" % pids[0] if pids else "netns %s" % ns.get("id")
+    """How the picture names a namespace: the model's label (model._identity), ``root`` for the host's own."""
+    return str(namespace_label(ns) or "root")
 
 
 class _Graph:
