@@ -301,24 +301,41 @@ def parse_link(buf, off, end):
 
 
 def parse_addr(buf, off, end):
-    """RTM_NEWADDR payload -> {ifindex, address, prefixlen, family, scope, flags}."""
+    """RTM_NEWADDR payload -> {ifindex, address, prefixlen, family, scope, flags}; one pass over the attributes."""
     _need(end, off, _IFADDR.size, "ifaddrmsg")
     family, prefixlen, flags, scope, index = _IFADDR.unpack_from(buf, off)
-    if family not in _FAMILY:
+    size = _ADDR_LEN.get(family)
+    if size is None:
         return None
-    attrs = _attrs(buf, off + _IFADDR.size, end)
+    local = peer = None
+    pos = off + _IFADDR.size
+    unpack = _unpack_nla
+    while pos + 4 <= end:
+        alen, atype = unpack(buf, pos)
+        if alen < 4 or pos + alen > end:
+            raise NetlinkError("truncated attribute (type %d, length %d) at offset %d" % (atype, alen, pos))
+        atype &= 0x3FFF
+        if atype == IFA_LOCAL or atype == IFA_ADDRESS:
+            start = pos + 4
+            value = _ntop(family, buf[start:start + size]) if alen - 4 >= size else None
+            if atype == IFA_LOCAL:
+                local = value
+            else:
+                peer = value
+        elif atype == IFA_FLAGS and alen >= 8:
+            flags = _unpack_u32(buf, pos + 4)[0]
+        pos += (alen + 3) & ~3
     # IFA_LOCAL is the address itself; IFA_ADDRESS is the peer on point-to-point links.
-    address = _ip(buf, attrs.get(IFA_LOCAL), family) or _ip(buf, attrs.get(IFA_ADDRESS), family)
+    address = local or peer
     if address is None:
         return None
-    wide = _uint(buf, attrs.get(IFA_FLAGS))
     return {
         "ifindex": index,
         "address": address,
         "prefixlen": prefixlen,
         "family": _FAMILY[family],
         "scope": SCOPE_NAMES.get(scope) or str(scope),
-        "flags": _names(flags if wide is None else wide, _IFA_FLAGS),
+        "flags": _names(flags, _IFA_FLAGS),
     }
 
 

@@ -68,12 +68,11 @@ _MISSING = {
 class HostState(object):
     """One inventory host as the model knows it."""
 
-    __slots__ = ("name", "entry", "reachable", "platform", "groups", "errors", "namespaces", "ovs", "ovs_reason",
+    __slots__ = ("name", "reachable", "platform", "groups", "errors", "namespaces", "ovs", "ovs_reason",
                  "tunnels", "digest", "sections", "expect_ovs", "refused", "routes")
 
     def __init__(self, name, entry):
         self.name = name
-        self.entry = entry
         self.reachable = entry.get("reachable", True) is not False
         self.platform = entry.get("platform")
         self.groups = list(entry.get("groups") or [])
