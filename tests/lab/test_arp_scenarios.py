@@ -158,7 +158,7 @@ def test_module_local_findings(lab_factory, run_module):
 
 def test_seed_001_from_netns_probe_facts_only(lab_factory, run_module):
     """The engine builds the digest itself when the fleet has only netns_probe facts."""
-    from ansible_collections.cloudnet.triage.plugins.module_utils._diagnosis import diagnose
+    from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import diagnose
 
     lab = lab_factory("peer_pods_mac_mismatch")
     fleet = {}

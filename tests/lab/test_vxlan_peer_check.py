@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudnet.triage.plugins.module_utils import _checks_ovs, _checks_tunnel
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import rank
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import evaluate
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
 from ansible_collections.cloudnet.triage.plugins.module_utils.lab._build import load_scenario
 
 POD_NS = "c16c7a01-1bc5-474a-9eb6-15474b5fbf04"
@@ -31,11 +31,8 @@ def gather(lab, run_module, vxlan_args=None):
 
 
 def findings_of(fleet):
-    found = []
-    for module in (_checks_tunnel, _checks_ovs):
-        for _name, check in module.CHECKS:
-            found.extend(check(fleet)[0])
-    return rank(found)
+    """The tunnel and OVS rules' findings, ranked."""
+    return evaluate(fleet, families=("vxlan_peer", "vxlan_mtu", "ovs_ports", "ovs_bonds"))[0]
 
 
 def test_seed001_pairs_vxlan1_with_vxlan0(lab_factory, run_module):
@@ -56,7 +53,7 @@ def test_seed001_pairs_vxlan1_with_vxlan0(lab_factory, run_module):
     links = dict(((ns["id"], link["name"]), link) for ns in oracle["netns"]["namespaces"] for link in ns["links"])
     vxlan1 = links[(worker["ns_id"], "vxlan1")]["vxlan"]
     assert (vxlan1["socket_ns"], vxlan1["vni"], vxlan1["remote"]) == (worker["socket_ns"], 555005, "198.18.10.201")
-    pairs = _checks_tunnel.pair_tunnels(fleet)
+    pairs = build_model(fleet).tunnel_pairs()
     assert [(sorted([pair["a"]["device"], pair["b"]["device"]]), pair["consistent"]) for pair in pairs] == [
         (["vxlan0", "vxlan1"], True)]
     assert findings_of(fleet) == []

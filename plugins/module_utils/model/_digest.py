@@ -49,7 +49,6 @@ __all__ = [
 import ipaddress
 import json
 from itertools import repeat
-from operator import itemgetter
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import ARP_SCHEMA, HOST_SCHEMA, NETNS_SCHEMA
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._facts import FactsError
@@ -346,8 +345,8 @@ def quick_check(digest, host=None):
             rows = _rows(digest, field)
             if not rows:
                 continue
-            if not isinstance(rows, list) or set(map(len, rows)) != {length} \
-                    or not (set(map(type, rows)) == {list} or all(map(isinstance, rows, repeat(list)))):
+            # Rows of the wrong kind (a dict, a string) fail the length or the column checks below.
+            if not isinstance(rows, list) or set(map(len, rows)) != {length}:
                 raise ValueError
             # One transposition, then each column in one C-level pass.
             for column, kind in zip(zip(*rows), shape):

@@ -169,23 +169,25 @@ class Model(object):
         self.outbound_idx[host] = local_out
         owners, dev_mac, plain = self.owners, self.dev_mac, self.plain
         shared = self.mac_objects.setdefault
+        # A host owns its addresses on a few devices: one key and one owner tuple per device and MAC.
+        made = {}
         for ns, dev, ip, mac in digest.get("owned") or ():
             if not isinstance(ip, str):
                 raise TypeError("owned address")
-            # One object per MAC (JSON gives one per row): fewer cache misses when entries compare to it.
-            mac = shared(mac, mac)
-            key = (host, names[ns], names[dev])
-            proxy = key in ingress
-            owner = key + (mac, proxy)
+            owner = made.get((ns, dev, mac))
+            if owner is None:
+                key = (host, names[ns], names[dev])
+                # One object per MAC (JSON gives one per row): fewer cache misses when entries compare to it.
+                owner = made[(ns, dev, mac)] = key + (shared(mac, mac), key in ingress)
+                if mac and key not in dev_mac:
+                    self._add_mac(key, owner[3])
             found = owners.get(ip)
             if found is None:
                 owners[ip] = [owner]
             else:
                 found.append(owner)
-            if mac and not proxy and ip not in plain:
-                plain[ip] = mac
-            if mac and key not in dev_mac:
-                self._add_mac(key, mac)
+            if mac and not owner[4] and ip not in plain:
+                plain[ip] = owner[3]
         for ns, dev, mac in digest.get("macs") or ():
             key = (host, names[ns], names[dev])
             if key not in dev_mac:
