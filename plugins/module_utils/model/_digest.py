@@ -128,10 +128,14 @@ def build_digest(facts, host=None):
     namespaces = _expect(host, "netns.namespaces", facts.get("namespaces"), list)
 
     names = _Names()
-    labels = {}
+    # Labels by position (what this namespace is called) and by inode (what a veth peer points at): a
+    # namespace without an id must not take another's label.
+    labels, by_pos = {}, []
     for pos, namespace in enumerate(namespaces):
         _expect(host, "netns.namespaces[%d]" % pos, namespace, dict)
-        labels[namespace.get("id")] = ns_label(namespace)
+        by_pos.append(ns_label(namespace))
+        if namespace.get("id") is not None:
+            labels.setdefault(namespace.get("id"), by_pos[-1])
 
     owned, neighbours, veth, mirred, vxlan, gateways, macs = [], [], [], [], [], [], []
     errors = []
@@ -143,7 +147,7 @@ def build_digest(facts, host=None):
 
     for pos, namespace in enumerate(namespaces):
         where = "netns.namespaces[%d]" % pos
-        label = labels[namespace.get("id")]
+        label = by_pos[pos]
         state = namespace.get("state", "ok")
         if state != "ok":
             errors.append({"namespace": label or None, "section": "namespace",

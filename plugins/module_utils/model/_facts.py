@@ -96,9 +96,62 @@ def _number(host, field, value, low, high):
 def _address(host, field, value):
     if value is not None:
         try:
+            if not isinstance(value, str):
+                raise TypeError(value)   # ipaddress takes plain integers too; the facts write text
             ipaddress.ip_address(value)
         except (TypeError, ValueError):
             raise FactsError(host, field, value, "expected an IP address")
+
+
+_S = (str,)
+_S0 = (str, type(None))
+_I0 = (int, type(None))
+_B0 = (bool, type(None))
+_L0 = (list, type(None))
+_D0 = (dict, type(None))
+# The fields the model and the rules read, per kind of row, with the types they may hold.
+FIELDS = {
+    "links": {"name": _S, "kind": _S0, "mac": _S0, "operstate": _S0, "master": _S0, "ifindex": _I0,
+              "link_netnsid": _I0, "flags": _L0},
+    "addresses": {"dev": _S0, "address": _S0, "prefixlen": _I0, "scope": _S0},
+    "routes": {"dst": _S0, "gateway": _S0, "dev": _S0, "prefsrc": _S0, "table": _S0, "type": _S0, "metric": _I0},
+    "neighbours": {"dev": _S0, "address": _S0, "mac": _S0, "state": _S0},
+    "tc": {"dev": _S0, "direction": _S0, "kind": _S0, "action": _S0, "mirred": _S0, "target": _S0,
+           "target_ifindex": _I0, "priority": _I0},
+    "fdb": {"dev": _S0, "mac": _S0, "dst": _S0, "vni": _I0, "port": _I0, "state": _S0},
+    "tunnels": {"device": _S, "ns_label": _S0, "kind": _S0, "underlay": _S0, "underlay_ifindex": _I0, "route_dev": _S0,
+                "learning": _B0, "route_to_remote": _B0, "remote_is_local": _B0, "socket_elsewhere": _B0,
+                "socket_ns_root": _B0, "socket_ns_name": _S0, "socket_ns": _I0, "ns_id": _I0, "fdb": _L0,
+                "feeders": _L0, "active": _D0},
+    "fdb_entries": {"dst": _S0, "mac": _S0},
+    "feeders": {"device": _S0, "mtu": _I0},
+    "ports": {"name": _S, "tag": _I0, "trunks": _L0, "bond_mode": _S0, "bond_members": _L0, "interfaces": _L0,
+              "external_ids": _D0},
+    "bond_members": {"name": _S0, "link_state": _S0, "active": _B0},
+    "interfaces": {"name": _S0, "type": _S0, "error": _S0, "ofport": _I0, "link_state": _S0, "mac_in_use": _S0,
+                   "external_ids": _D0, "options": _D0, "statistics": _D0, "statistics_delta": _D0},
+}
+
+
+def _fields(host, where, row, kind):
+    """Each field of a row that the model reads holds one of the types it may (a bool is no integer)."""
+    if not isinstance(row, dict):
+        raise FactsError(host, where, row, "expected a dict")
+    for field, kinds in FIELDS[kind].items():
+        value = row.get(field)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            raise FactsError(host, "%s.%s" % (where, field), value,
+                             "expected %s" % " or ".join("null" if k is type(None) else k.__name__ for k in kinds))
+
+
+def _rows(host, where, rows, kind):
+    if rows is None:
+        return []
+    if not isinstance(rows, list):
+        raise FactsError(host, where, rows, "expected list")
+    for pos, row in enumerate(rows):
+        _fields(host, "%s[%d]" % (where, pos), row, kind)
+    return rows
 
 
 def validate_entry(host, entry):
@@ -143,12 +196,7 @@ def _namespaces(host, key, facts):
         if namespace.get("name") is not None and not isinstance(namespace.get("name"), str):
             raise FactsError(host, where + ".name", namespace.get("name"), "expected a namespace name")
         for section in ("links", "addresses", "routes", "neighbours", "tc", "fdb"):
-            rows = namespace.get(section)
-            if rows is not None and not isinstance(rows, list):
-                raise FactsError(host, "%s.%s" % (where, section), rows, "expected list")
-            for row_pos, row in enumerate(rows or ()):
-                if not isinstance(row, dict):
-                    raise FactsError(host, "%s.%s[%d]" % (where, section, row_pos), row, "expected a dict")
+            _rows(host, "%s.%s" % (where, section), namespace.get(section), section)
         for lpos, link in enumerate(namespace.get("links") or ()):
             lwhere = "%s.links[%d]" % (where, lpos)
             if not isinstance(link.get("name"), str):
@@ -183,8 +231,9 @@ def _vxlan(host, facts):
         where = "vxlan.tunnels[%d]" % index
         if not isinstance(tunnel, dict):
             raise FactsError(host, where, tunnel, "expected a dict")
-        if not isinstance(tunnel.get("device"), str):
-            raise FactsError(host, where + ".device", tunnel.get("device"), "expected a device name")
+        _fields(host, where, tunnel, "tunnels")
+        _rows(host, where + ".fdb", tunnel.get("fdb"), "fdb_entries")
+        _rows(host, where + ".feeders", tunnel.get("feeders"), "feeders")
         for key in ("vni", "port", "mtu", "underlay_mtu", "overhead"):
             value = tunnel.get(key)
             if value is not None and not _integer(value):
@@ -201,6 +250,8 @@ def _vxlan(host, facts):
 def _ovs(host, facts, key="ovs"):
     if not isinstance(facts.get("bridges", []), list):
         raise FactsError(host, key + ".bridges", facts.get("bridges"), "expected list")
+    if not isinstance(facts.get("available", True), bool):
+        raise FactsError(host, key + ".available", facts.get("available"), "expected a boolean")
     for b_index, bridge in enumerate(facts.get("bridges") or []):
         where = "%s.bridges[%d]" % (key, b_index)
         if not isinstance(bridge, dict) or not isinstance(bridge.get("ports", []), list):
@@ -209,6 +260,10 @@ def _ovs(host, facts, key="ovs"):
             pwhere = "%s.ports[%d]" % (where, p_index)
             if not isinstance(port, dict) or not isinstance(port.get("name"), str):
                 raise FactsError(host, pwhere, port, "expected a port dict with a name")
+            _fields(host, pwhere, port, "ports")
+            _rows(host, pwhere + ".bond_members", port.get("bond_members"), "bond_members")
+            if not all(_integer(trunk) for trunk in port.get("trunks") or ()):
+                raise FactsError(host, pwhere + ".trunks", port.get("trunks"), "expected a list of VLAN ids")
             tag = port.get("tag")
             if tag is not None and (not _integer(tag)):
                 raise FactsError(host, pwhere + ".tag", tag, "expected an integer or null")
@@ -217,10 +272,14 @@ def _ovs(host, facts, key="ovs"):
                 raise FactsError(host, pwhere + ".interfaces", port.get("interfaces"), "expected list")
             for i_index, interface in enumerate(port.get("interfaces") or []):
                 iwhere = "%s.interfaces[%d]" % (pwhere, i_index)
-                if not isinstance(interface, dict):
-                    raise FactsError(host, iwhere, interface, "expected a dict")
-                if not isinstance(interface.get("options") or {}, dict):
-                    raise FactsError(host, iwhere + ".options", interface.get("options"), "expected a dict")
+                _fields(host, iwhere, interface, "interfaces")
+                delta = interface.get("statistics_delta") or {}
+                if not all(_integer(value) for value in delta.values()):
+                    raise FactsError(host, iwhere + ".statistics_delta", delta, "expected counters (integers)")
+                for option in ("remote_ip", "local_ip", "key", "dst_port"):
+                    value = (interface.get("options") or {}).get(option)
+                    if value is not None and not isinstance(value, str):
+                        raise FactsError(host, "%s.options.%s" % (iwhere, option), value, "expected a string (OVSDB writes options as text)")
 
 
 def validate_section(host, key, facts):

@@ -69,7 +69,7 @@ class HostState(object):
     """One inventory host as the model knows it."""
 
     __slots__ = ("name", "reachable", "platform", "groups", "errors", "namespaces", "ovs", "ovs_reason",
-                 "tunnels", "digest", "sections", "expect_ovs", "refused", "routes")
+                 "tunnels", "digest", "digest_source", "sections", "expect_ovs", "refused", "routes")
 
     def __init__(self, name, entry):
         self.name = name
@@ -81,7 +81,8 @@ class HostState(object):
         self.ovs = None             # OVS facts when available
         self.ovs_reason = None      # why OVS facts are not usable
         self.tunnels = None         # kernel tunnel ends (vxlan/1 tunnels) or None
-        self.digest = None          # neighbour digest (arp/1) or None
+        self.digest = None          # neighbour digest (arp/1) derived from namespace facts, or None
+        self.digest_source = None   # "arp" when the input carried the digest itself (read again from it)
         self.sections = set()
         self.expect_ovs = {}
         self.refused = []           # [(section key, reason)]
@@ -278,53 +279,62 @@ class Model(object):
         def owns(host, address, tunnel):
             return host in owners_of(address) or tunnel.get("local") == address
 
-        for host, tunnel in self.ends:
-            if key(host, tunnel) in used or not tunnel.get("remote"):
-                continue
-            remote = tunnel["remote"]
-            owning = owners_of(remote)
-            peer_hosts = sorted(set(name for name in owning if name != host) |
-                                set(name for name in by_host if name != host and
-                                    any(t.get("local") == remote for t in by_host[name])))
-            problems = []
-            best = None
-            for peer_host in peer_hosts:
-                for candidate in by_host.get(peer_host, []):
-                    if key(peer_host, candidate) in used or not candidate.get("remote"):
-                        continue
-                    if not owns(host, candidate["remote"], tunnel):
-                        continue
-                    score = (candidate.get("vni") == tunnel.get("vni"), candidate.get("port") == tunnel.get("port"))
-                    if best is None or score > best[0]:
-                        best = (score, peer_host, candidate)
-            used.add(key(host, tunnel))
-            if best is None:
-                if not owning and not peer_hosts:
-                    cause = "unowned"
-                    problems.append("remote %s is owned by no host in the inventory" % remote)
-                elif not peer_hosts:
-                    cause = "local"
-                    problems.append("remote %s is an address of this very host" % remote)
-                else:
-                    cause = "one_way"
-                    problems.append("%s owns %s but has no tunnel end whose remote is an address of %s"
-                                    % (", ".join(peer_hosts), remote, host))
-                pairs.append({"a": describe_end(host, tunnel), "b": None, "consistent": False, "problems": problems,
-                              "cause": cause})
-                continue
-            _score, peer_host, peer = best
-            used.add(key(peer_host, peer))
-            if peer.get("vni") != tunnel.get("vni") and None not in (peer.get("vni"), tunnel.get("vni")):
-                problems.append("VNI differs: %s on %s, %s on %s" % (tunnel.get("vni"), host, peer.get("vni"), peer_host))
-            if peer.get("port") != tunnel.get("port") and None not in (peer.get("port"), tunnel.get("port")):
-                problems.append("UDP port differs: %s on %s, %s on %s" % (tunnel.get("port"), host, peer.get("port"), peer_host))
-            pairs.append({"a": describe_end(host, tunnel), "b": describe_end(peer_host, peer),
-                          "consistent": not problems, "problems": problems, "cause": "differ" if problems else None})
-            if not problems:
-                self.peer.setdefault(key(host, tunnel), []).append(key(peer_host, peer))
-                self.peer.setdefault(key(peer_host, peer), []).append(key(host, tunnel))
+        # Exact matches (same VNI and port) pair first, across the whole fleet, so a mismatched end never
+        # takes the partner of a healthy one; what is left pairs by addresses alone.
+        for exact in (True, False):
+            for host, tunnel in self.ends:
+                if key(host, tunnel) in used or not tunnel.get("remote"):
+                    continue
+                found = self._pair_one(host, tunnel, by_host, used, key, owns, owners_of, exact)
+                if found is not None:
+                    pairs.append(found)
         self.pairs = pairs
         return pairs
+
+    def _pair_one(self, host, tunnel, by_host, used, key, owns, owners_of, exact):
+        """The pair of one end; None while only exact matches are taken and this end has none."""
+        remote = tunnel["remote"]
+        owning = owners_of(remote)
+        peer_hosts = sorted(set(name for name in owning if name != host) |
+                            set(name for name in by_host if name != host and
+                                any(t.get("local") == remote for t in by_host[name])))
+        best = None
+        for peer_host in peer_hosts:
+            for candidate in by_host.get(peer_host, []):
+                if key(peer_host, candidate) in used or not candidate.get("remote"):
+                    continue
+                if not owns(host, candidate["remote"], tunnel):
+                    continue
+                score = (candidate.get("vni") == tunnel.get("vni"), candidate.get("port") == tunnel.get("port"))
+                if best is None or score > best[0]:
+                    best = (score, peer_host, candidate)
+        if exact and (best is None or best[0] != (True, True)):
+            return None
+        used.add(key(host, tunnel))
+        problems = []
+        if best is None:
+            if not owning and not peer_hosts:
+                cause = "unowned"
+                problems.append("remote %s is owned by no host in the inventory" % remote)
+            elif not peer_hosts:
+                cause = "local"
+                problems.append("remote %s is an address of this very host" % remote)
+            else:
+                cause = "one_way"
+                problems.append("%s owns %s but has no tunnel end whose remote is an address of %s"
+                                % (", ".join(peer_hosts), remote, host))
+            return {"a": describe_end(host, tunnel), "b": None, "consistent": False, "problems": problems, "cause": cause}
+        _score, peer_host, peer = best
+        used.add(key(peer_host, peer))
+        if peer.get("vni") != tunnel.get("vni") and None not in (peer.get("vni"), tunnel.get("vni")):
+            problems.append("VNI differs: %s on %s, %s on %s" % (tunnel.get("vni"), host, peer.get("vni"), peer_host))
+        if peer.get("port") != tunnel.get("port") and None not in (peer.get("port"), tunnel.get("port")):
+            problems.append("UDP port differs: %s on %s, %s on %s" % (tunnel.get("port"), host, peer.get("port"), peer_host))
+        if not problems:
+            self.peer.setdefault(key(host, tunnel), []).append(key(peer_host, peer))
+            self.peer.setdefault(key(peer_host, peer), []).append(key(host, tunnel))
+        return {"a": describe_end(host, tunnel), "b": describe_end(peer_host, peer),
+                "consistent": not problems, "problems": problems, "cause": "differ" if problems else None}
 
     def end(self, described):
         """The tunnel dict a pair's ``a``/``b`` describes."""
@@ -469,9 +479,10 @@ class Model(object):
             if state is None or not state.reachable or "neighbours" not in state.sections:
                 continue
             digest = state.digest
-            if digest is None:
+            if digest is None and state.digest_source == "arp":
                 digest = entry.get("arp") if "arp" in entry else entry
-            yield state, digest
+            if digest is not None:
+                yield state, digest
 
 
 def describe_end(host, tunnel):
@@ -562,9 +573,12 @@ def _load_host(model, name, entry, strict):
     try:
         state.expect_ovs = expectations(name, entry)
     except FactsError as exc:
-        _refuse(model, state, "facts", exc, strict)
-        sections = {}
-        state.reachable = False
+        # Only what was expected of this host's OVS is unusable: its facts still count.
+        if strict:
+            raise
+        reason = "expectations refused: %s" % exc
+        state.errors.append(reason)
+        model.refused.append({"check": "ovs_ports", "host": name, "reason": reason})
     if not state.reachable:
         return state
     netns = sections.get("host") or sections.get("netns")
@@ -624,7 +638,11 @@ def _load_host(model, name, entry, strict):
                 exc = found
             _refuse(model, state, source, exc, strict)
             digest = None
-    if digest is not None:
+    if digest is None:
+        # Without a digest the neighbour rules have nothing to read on this host, whatever the sections say.
+        state.sections.difference_update(("neighbours", "addresses"))
+    else:
+        state.digest_source = source
         if source != "arp":
             state.digest = digest
         state.sections.update(("neighbours", "addresses"))
@@ -660,7 +678,17 @@ def build_model(fleet, strict=True):
             model.hosts[name] = state
             _refuse(model, state, "facts", exc, strict)
             continue
-        _load_host(model, name, entry, strict)
+        try:
+            _load_host(model, name, entry, strict)
+        except FactsError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            # A shape the validation did not foresee: this host's facts only, and said, never a crash.
+            state = model.hosts.get(name) or HostState(name, {})
+            model.hosts[name] = state
+            state.reachable, state.sections = False, set()
+            _refuse(model, state, "facts", FactsError(name, "facts", "...", "not readable (%s: %s)" % (
+                type(exc).__name__, exc)), strict)
     for state in model.hosts.values():
         if not state.reachable:
             continue
@@ -674,6 +702,9 @@ def build_model(fleet, strict=True):
             except FactsError as exc:
                 _refuse(model, state, "ovs", exc, strict)
                 state.sections.discard("ovs")
+    for host, tunnel in model.ends:
+        if tunnel.get("kind") == "ovs" and tunnel.get("remote") and host in model.address_hosts.get(tunnel["remote"], ()):
+            tunnel["remote_is_local"] = True   # an OVS tunnel port pointed at its own host
     model.ends.sort(key=lambda item: item[0])
     for host, tunnel in model.ends:
         model.end_index[(host, tunnel.get("ns_label") or "", tunnel["device"])] = tunnel

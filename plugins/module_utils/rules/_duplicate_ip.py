@@ -80,7 +80,8 @@ def _duplicates(model, ip, owners, resolved):
     summary = "%s is owned by %d interfaces with different MACs and no path between them: %s." % (
         ip, len(involved), ", ".join("%s on %s (%s)" % (where(o[1], o[2]), o[0], o[3]) for o in involved[:SAMPLE]))
     remedy = ["%s: %s" % (o[0], command(o[1], "ip", "-br", "address", "show", "to", ip)) for o in involved[:SAMPLE]]
-    remedy.append("remove %s from every interface but the one that should own it (ip address del %s/<prefix> dev <device>)" % (ip, ip))
+    remedy.append("# remove %s from every interface but the one that should own it: %s" % (
+        ip, command("", "ip", "address", "del", "%s/<prefix>" % ip, "dev", "<device>")))
     # Someone resolving the address proves the clash reaches traffic; otherwise it may be isolated.
     severity = "critical" if seen_by else "warning"
     return finding("duplicate_ip", severity, summary, items, remedy=remedy,
