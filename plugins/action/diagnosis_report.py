@@ -10,20 +10,12 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._run import FORMATS, run_report
+from ansible_collections.cloudnet.triage.plugins.modules.diagnosis_report import DOCUMENTATION
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import filter_interface
+from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._run import run_report
 
-# The options of DOCUMENTATION in plugins/modules/diagnosis_report.py.
-_SPEC = {
-    "hosts": {"type": "list", "elements": "str", "required": True},
-    "collected": {"type": "list", "elements": "raw", "required": True},
-    "active_hosts": {"type": "list", "elements": "str", "required": True},
-    "report_dir": {"type": "path", "required": True},
-    "formats": {"type": "list", "elements": "str", "default": ["text", "json", "html", "junit"], "choices": list(FORMATS)},
-    "graphviz": {"type": "str", "default": "auto", "choices": ["auto", "never"]},
-    "junit_fail_on": {"type": "str", "default": "warning", "choices": ["critical", "warning", "info", "never"]},
-    "fail_on": {"type": "str", "default": "never", "choices": ["critical", "warning", "never"]},
-    "set_stats": {"type": "bool", "default": True},
-}
+# The options are the ones DOCUMENTATION declares, read from it: one definition, no copy to drift.
+_SPEC = filter_interface(DOCUMENTATION).spec
 
 
 class ActionModule(ActionBase):

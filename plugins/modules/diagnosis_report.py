@@ -121,4 +121,14 @@ gate:
   description: Whether the verdict reaches O(fail_on).
   returned: always
   type: bool
+ansible_facts:
+  description: The facts C(report_fleet) (the fleet facts), C(report_diagnosis) (the diagnosis) and C(report_path)
+    (RV(report_dir)), set on every host of the play.
+  returned: always
+  type: dict
+ansible_stats:
+  description: The set_stats data (C(cloudnet_verdict), C(cloudnet_top_finding), C(cloudnet_counts), C(cloudnet_diagnosis)),
+    not per host, as M(ansible.builtin.set_stats) publishes it for AWX workflows.
+  returned: when O(set_stats=true)
+  type: dict
 """

@@ -27,6 +27,7 @@ import ipaddress
 import json
 import zlib
 
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import display_label
 from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import HOST_SCHEMA, NETNS_SCHEMA, VXLAN_SCHEMA
 
 __all__ = [
@@ -63,14 +64,7 @@ _ROUTED = ("unicast", "local", "multicast")
 
 def ns_label(ns):
     """How messages and the ``namespaces`` globs name a namespace: ``root``, its name, or ``pid:<PID>``."""
-    if ns.get("root"):
-        return "root"
-    if ns.get("name") is not None:
-        return ns["name"]
-    pids = ns.get("holder_pids") or []
-    if pids:
-        return "pid:%d" % pids[0]
-    return "id:%s" % ns.get("id")
+    return display_label(ns)
 
 
 def match_names(ns):

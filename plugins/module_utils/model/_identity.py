@@ -15,7 +15,7 @@ diagnosis.json carry ``None`` for the root namespace.
 
 from __future__ import annotations
 
-__all__ = ["namespace_label", "ns_field", "where"]
+__all__ = ["display_label", "namespace_label", "ns_field", "where"]
 
 
 def namespace_label(namespace):
@@ -28,6 +28,11 @@ def namespace_label(namespace):
     if pids:
         return "pid:%s" % pids[0]
     return "id:%s" % namespace.get("id")
+
+
+def display_label(namespace):
+    """How messages, globs and pictures name a namespace: its label, ``root`` for the host's own."""
+    return namespace_label(namespace) or "root"
 
 
 def ns_field(label):

@@ -28,7 +28,7 @@ from collections import deque
 from html import escape
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
-from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import namespace_label
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import display_label, namespace_label
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._text import printable
 
 __all__ = [
@@ -75,8 +75,8 @@ def _text(value):
 
 
 def _ns_label(ns):
-    """How the picture names a namespace: the model's label (model._identity), ``root`` for the host's own."""
-    return str(namespace_label(ns) or "root")
+    """How the picture names a namespace (model._identity)."""
+    return str(display_label(ns))
 
 
 class _Graph:
