@@ -80,7 +80,7 @@ def _run(model, rules, unreachable, strict):
                     not_checked.append({"check": rule.family, "host": state.name, "reason": reason})
                     break
         try:
-            found, notes = rule.evaluate(model)
+            found, notes = rule.evaluate(model.for_rule(rule))
         except FactsError as exc:
             if strict:
                 raise

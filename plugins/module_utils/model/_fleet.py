@@ -47,7 +47,7 @@ try:
 except ImportError:  # pragma: no cover - shipped together
     vxlan_view = None
 
-__all__ = ["HostState", "Model", "build_model", "NETNS_SECTIONS"]
+__all__ = ["HostState", "Model", "NETNS_SECTIONS", "PlatformView", "build_model"]
 
 _MAX_HOPS = 16
 NETNS_SECTIONS = ("links", "addresses", "routes", "neighbours", "tc", "fdb", "sysctls")
@@ -468,6 +468,10 @@ class Model(object):
         """Reachable hosts that have every section in ``needs``."""
         return [state for state in self.reachable_hosts() if all(need in state.sections for need in needs)]
 
+    def for_rule(self, rule):
+        """What ``rule`` reads: the model, or a view of the hosts of its platforms when it declares some."""
+        return self if rule.platforms is None else PlatformView(self, rule.platforms)
+
     def digests(self):
         """(state, neighbour digest) of every reachable host that has one, in the source's order.
 
@@ -483,6 +487,36 @@ class Model(object):
                 digest = entry.get("arp") if "arp" in entry else entry
             if digest is not None:
                 yield state, digest
+
+
+class PlatformView(object):
+    """The model as a rule narrowed to some platforms sees it: only the hosts it applies to, everything else
+    (indexes, pairs, the walker) the model's own, so a platform's rule still correlates across the fleet."""
+
+    def __init__(self, model, platforms):
+        self._model = model
+        self._platforms = tuple(platforms)
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def _applies(self, state):
+        return state.platform in self._platforms
+
+    def reachable_hosts(self):
+        return [state for state in self._model.reachable_hosts() if self._applies(state)]
+
+    def with_sections(self, needs):
+        return [state for state in self._model.with_sections(needs) if self._applies(state)]
+
+    def digests(self):
+        for state, digest in self._model.digests():
+            if self._applies(state):
+                yield state, digest
+
+    @property
+    def ends(self):
+        return [(host, tunnel) for host, tunnel in self._model.ends if self._applies(self._model.hosts[host])]
 
 
 def describe_end(host, tunnel):

@@ -143,3 +143,17 @@ def test_missing_check_module_is_reported(monkeypatch):
     monkeypatch.setitem(_registry.MISSING, "_example", "No module named x")
     result = diagnose(seed_fleet(healthy=True), rules=only_arp())
     assert {"check": "example", "host": None, "reason": "check module not available: No module named x"} in result["not_checked"]
+
+
+def test_a_rule_narrowed_to_a_platform_reads_only_its_hosts():
+    seen = []
+
+    def evaluate(model):
+        seen.extend(state.name for state in model.with_sections(("neighbours",)))
+        seen.extend("digest:" + state.name for state, _digest in model.digests())
+        return [], []
+
+    fleet = seed_fleet()
+    fleet["worker"]["platform"], fleet["podvm"]["platform"] = "kubernetes", "openstack"
+    diagnose(fleet, rules=[Rule("router_missing", "routers", ("neighbours",), evaluate, platforms=("openstack",))])
+    assert seen == ["podvm", "digest:podvm"]
