@@ -68,11 +68,6 @@ _UNRESOLVED = ("failed", "incomplete")
 DigestError = FactsError
 
 
-def _short(value, limit=120):
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 class _Names(object):
     """String table: every namespace and device name is stored once per host."""
 

@@ -69,7 +69,7 @@ class HostState(object):
     """One inventory host as the model knows it."""
 
     __slots__ = ("name", "reachable", "platform", "groups", "errors", "namespaces", "ovs", "ovs_reason",
-                 "tunnels", "digest", "digest_source", "sections", "expect_ovs", "refused", "routes")
+                 "tunnels", "digest", "digest_source", "sections", "expect_ovs", "routes")
 
     def __init__(self, name, entry):
         self.name = name
@@ -85,7 +85,6 @@ class HostState(object):
         self.digest_source = None   # "arp" when the input carried the digest itself (read again from it)
         self.sections = set()
         self.expect_ovs = {}
-        self.refused = []           # [(section key, reason)]
         self.routes = None          # {namespace label: [(network, route)]}, built on first use
 
     def lacks(self, need):
@@ -582,7 +581,6 @@ def _refuse(model, state, key, exc, strict):
     if strict:
         raise exc
     reason = "facts refused by the engine: %s" % exc
-    state.refused.append((key, reason))
     state.errors.append(reason)
     model.refused.append({"check": SECTION_MODULES.get(key, "facts"), "host": state.name, "reason": reason})
 

@@ -35,9 +35,9 @@ FILES = {"text": "report.txt", "json": "diagnosis.json", "html": "report.html", 
 FORMATS = tuple(FILES)
 
 
-def _render(kind, diagnosis, fleet, model, graphviz, junit_fail_on):
+def _render(kind, diagnosis, fleet, model, lines, graphviz, junit_fail_on):
     if kind == "text":
-        return "\n".join(terminal_lines(diagnosis)) + "\n"
+        return "\n".join(lines) + "\n"
     if kind == "json":
         return json.dumps(diagnosis, indent=4, ensure_ascii=False) + "\n"
     if kind == "html":
@@ -76,11 +76,12 @@ def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz
     diagnosis = diagnose(fleet, strict=False, model=model)
     report_dir = os.path.realpath(report_dir)
     os.makedirs(report_dir, exist_ok=True)
+    lines = terminal_lines(diagnosis)
     written, errors = [], []
     for kind in formats:
         path = os.path.join(report_dir, FILES[kind])
         try:
-            content = _render(kind, diagnosis, fleet, model, graphviz, junit_fail_on)
+            content = _render(kind, diagnosis, fleet, model, lines, graphviz, junit_fail_on)
         except Exception as exc:  # pylint: disable=broad-except  # the other reports must still be written
             why = "%s: %s" % (type(exc).__name__, exc)
             errors.append("%s: %s" % (FILES[kind], why))
@@ -94,7 +95,7 @@ def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz
         "report_dir": report_dir,
         "files": written,
         "errors": errors,
-        "lines": terminal_lines(diagnosis),
+        "lines": lines,
         "gate": gate(diagnosis, fail_on),
         "stats": stats(diagnosis, report_dir=report_dir),
     }
