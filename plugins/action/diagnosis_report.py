@@ -32,7 +32,9 @@ class ActionModule(ActionBase):
         args = validation.validated_parameters
         try:
             report = run_report(args["hosts"], args["collected"], args["active_hosts"], args["report_dir"], args["formats"],
-                                graphviz=args["graphviz"], junit_fail_on=args["junit_fail_on"], fail_on=args["fail_on"])
+                                graphviz=args["graphviz"], junit_fail_on=args["junit_fail_on"], fail_on=args["fail_on"],
+                                outside=dict((str(name), str(address or name)) for name, address in args["outside"].items()),
+                                plan=args["plan"], probe_results=args["probe_results"])
         except (ValueError, TypeError, OSError) as exc:
             raise AnsibleActionFail("cloudnet.triage.diagnosis_report: %s" % exc)
         result.update(

@@ -13,7 +13,10 @@ options:
   namespaces:
     description:
       - Shell-style globs of network namespace names to read.
-      - The root namespace matches C(root); unnamed namespaces held only by processes match C(pid:<PID>).
+      - The root namespace matches C(root) (or C(root/)); unnamed namespaces held only by processes match C(pid:<PID>)
+        (or C(pid/<PID>)), one per holder.
+      - These forms select only. A named namespace that is called C(root) or C(pid:1) matches those globs too,
+        and stays a named namespace in the facts and in every remedy (C(ip netns exec pid:1 ...)).
     type: list
     elements: str
     default: ['*']

@@ -14,7 +14,7 @@ description:
   - Takes the fleet dict the diagnose play gathers on the controller (one entry per inventory host with
     its C(netns), C(ovs), C(vxlan) and C(arp) facts) and runs every check the collection registers
     (neighbour correlation, tunnel and OVS checks).
-  - Returns the diagnosis (schema C(cloudnet.triage.diagnosis/1), documented in docs/diagnosis.md) with the verdict,
+  - Returns the diagnosis (schema C(cloudnet.triage.diagnosis/2), documented in docs/diagnosis.md) with the verdict,
     the findings ranked "horses, not zebras" (severity, confidence, then the smallest domain first),
     and the checks that could not run, with the reason.
   - Facts of a schema version this collection does not read, a missing key or a wrong type fail with one
@@ -54,7 +54,7 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - The diagnosis, schema C(cloudnet.triage.diagnosis/1).
+    - The diagnosis, schema C(cloudnet.triage.diagnosis/2).
     - Keys C(schema), C(verdict) (healthy, info, warning or critical), C(hosts_seen), C(hosts_unreachable),
       C(peers_outside_limit), C(findings) (ranked; each with code, severity, tier, confidence, hosts,
       summary, evidence, remedy, check), C(not_checked) (check, host, reason), C(counts) and C(checks).

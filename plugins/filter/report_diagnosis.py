@@ -37,7 +37,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The diagnosis, schema C(cloudnet.triage.diagnosis/1) (docs/diagnosis.md).
+  description: The diagnosis, schema C(cloudnet.triage.diagnosis/2) (docs/diagnosis.md).
   type: dict
 """
 

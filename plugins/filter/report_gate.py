@@ -19,10 +19,12 @@ options:
     type: dict
     required: true
   fail_on:
-    description: V(critical) fails on a critical verdict, V(warning) on warning or critical, V(never) never.
+    description:
+      - The verdict at or above which the gate is true, worst first V(critical), V(unexplained), V(warning),
+        V(not_verified); V(never) never.
     type: str
     default: never
-    choices: [critical, warning, never]
+    choices: [critical, unexplained, warning, not_verified, never]
 """
 
 EXAMPLES = r"""

@@ -11,7 +11,7 @@ short_description: JUnit XML of a diagnosis, one test case per check
 version_added: 0.1.0
 author: cloudnet.triage developers (@cloudnet)
 description:
-  - Renders a diagnosis (schema C(cloudnet.triage.diagnosis/1)) as JUnit XML for CI systems.
+  - Renders a diagnosis (schema C(cloudnet.triage.diagnosis/2)) as JUnit XML for CI systems.
   - One test case per check; a check with a finding at or above O(fail_on) is a failure; a check no seen host could run
     is skipped; other findings and not-checked notes go to the test case's C(system-out).
   - The document is always well-formed XML 1.0; control characters in names from the hosts, which XML cannot carry,

@@ -11,7 +11,7 @@ short_description: Terminal lines of a diagnosis, ranked findings first
 version_added: 0.1.0
 author: cloudnet.triage developers (@cloudnet)
 description:
-  - Renders a diagnosis (schema C(cloudnet.triage.diagnosis/1)) as lines for a terminal (the verdict, the hosts seen and
+  - Renders a diagnosis (schema C(cloudnet.triage.diagnosis/2)) as lines for a terminal (the verdict, the hosts seen and
     unreachable, one line per ranked finding, the evidence and remedy of the first finding, and what could not be checked).
   - Names and texts from the hosts are shown printable, one line each, whatever they hold; a terminal control
     character (an escape sequence, a newline) in a name is written out as C(\xNN).

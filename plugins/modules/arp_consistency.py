@@ -62,8 +62,9 @@ RETURN = r"""
 arp:
   description:
     - The digest, schema C(cloudnet.triage.arp/1). Namespace and device fields are indexes into C(names);
-      the namespace label is an empty string for the root namespace, the name of a named one, C(pid:<PID>)
-      for one only a process holds.
+      the namespace label is an empty string for the root namespace, the name of a named one, C(pid/<PID>)
+      for one only a process holds, C(inode/<inode>) for one nothing names (a name never contains C(/), so
+      no name can pass for another kind).
   returned: always
   type: dict
   contains:
@@ -148,7 +149,7 @@ findings:
       hosts: [worker]
       summary: "worker cannot resolve its gateway 198.18.2.1 on eth0 in namespace pod: the neighbour entry is FAILED."
       evidence: [{host: worker, namespace: pod, device: eth0, fact: "neighbour 198.18.2.1 lladdr none (failed)"}]
-      remedy: ["ip netns exec pod arping -c 3 -I eth0 198.18.2.1"]
+      remedy: ["ip netns exec pod arping -c 3 -I eth0 -- 198.18.2.1"]
       check: arp_consistency
 neighbours:
   description: Every neighbour entry in every namespace read.

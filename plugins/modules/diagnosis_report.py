@@ -39,6 +39,20 @@ options:
     type: list
     elements: str
     required: true
+  outside:
+    description:
+      - Inventory hosts outside this run's limit, each with the address the inventory gives it (C(ansible_host), else its
+        name). A tunnel remote that none of the run's hosts owns is then "outside this run's limit", not a typo.
+    type: dict
+    default: {}
+  plan:
+    description: The run's probe plan, C(probe_plan) of M(cloudnet.triage.probe_plan); null when no probe ran.
+    type: dict
+  probe_results:
+    description: The C(probe_results) fact of each host in O(hosts), in the same order (what its rounds saw).
+    type: list
+    elements: raw
+    default: []
   report_dir:
     description: Directory for the reports on the controller, created when missing.
     type: path
@@ -61,10 +75,13 @@ options:
     default: warning
     choices: [critical, warning, info, never]
   fail_on:
-    description: The verdict at or above which RV(gate) is true (the role then fails the run).
+    description:
+      - The verdict at or above which RV(gate) is true (the role then fails the run).
+      - Worst first V(critical), V(unexplained) (traffic stops and no rule explains it), V(warning), V(not_verified)
+        (no fault found, but not every applicable check ran or no probe passed); V(never) never.
     type: str
     default: never
-    choices: [critical, warning, never]
+    choices: [critical, unexplained, warning, not_verified, never]
   set_stats:
     description: Publish the verdict, the first finding's code and the counts as set_stats data for AWX workflows.
     type: bool
@@ -95,7 +112,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 diagnosis:
-  description: The diagnosis, schema C(cloudnet.triage.diagnosis/1) (docs/diagnosis.md).
+  description: The diagnosis, schema C(cloudnet.triage.diagnosis/2) (docs/diagnosis.md).
   returned: always
   type: dict
 report_dir:

@@ -75,7 +75,7 @@ def worst(diagnosis):
 def test_seed_001_end_to_end(lab_factory, tmp_path):
     lab = lab_factory("peer_pods_mac_mismatch")
     diagnosis = diagnose_lab(lab, tmp_path)
-    assert diagnosis["schema"] == "cloudnet.triage.diagnosis/1" and diagnosis["verdict"] == "critical"
+    assert diagnosis["schema"] == "cloudnet.triage.diagnosis/2" and diagnosis["verdict"] == "critical"
     first = diagnosis["findings"][0]
     assert first["code"] == "arp_mac_mismatch"
     assert (first["severity"], first["confidence"]) == ("critical", "certain")

@@ -107,7 +107,7 @@ def test_seed001_end_to_end(lab_factory, tmp_path):
     assert "changed=0" in result.stdout and "failed=0" in result.stdout
 
     diagnosis = load(report_dir)
-    assert diagnosis["schema"] == "cloudnet.triage.diagnosis/1" and diagnosis["verdict"] == "critical"
+    assert diagnosis["schema"] == "cloudnet.triage.diagnosis/2" and diagnosis["verdict"] == "critical"
     assert diagnosis["findings"][0]["code"] == "arp_mac_mismatch"
     assert sorted(diagnosis["hosts_seen"]) == ["podvm", "worker"]
     # podvm runs no OVS: the diagnosis says so instead of guessing.
@@ -163,6 +163,11 @@ def test_healthy_peer_pods_is_healthy(lab_factory, tmp_path):
     diagnosis = load(report_dir)
     assert diagnosis["verdict"] in ("healthy", "info"), [item["summary"] for item in diagnosis["findings"]]
     assert "verdict: HEALTHY" in result.stdout or "verdict: INFO" in result.stdout
+    assert diagnosis["traffic"]["passed"] >= 1
+    # With every packet turned off the same lab is "no fault found, not verified", never healthy.
+    quiet = tmp_path / "quiet"
+    result = run_diagnose([lab.inventory], quiet, "-e", "cloudnet_active=false")
+    assert load(quiet)["verdict"] == "not_verified" and load(quiet)["traffic"]["probed"] == 0
 
 
 def test_unreachable_host_and_fail_on(lab_factory, tmp_path):
@@ -183,6 +188,12 @@ def test_unreachable_host_and_fail_on(lab_factory, tmp_path):
     assert diagnosis["findings"][0]["code"] == "arp_mac_mismatch"
     assert any(item["host"] == "ghost" for item in diagnosis["not_checked"])
     assert "hosts unreachable: ghost" in (report_dir / "report.txt").read_text()
+    # The recap and the exit status show the host as unreachable too (4), with the reports written.
+    quiet = run_diagnose([lab.inventory, ghost], tmp_path / "again", check=False)
+    assert quiet.returncode == 4, quiet.stdout[-3000:]
+    recap = quiet.stdout[quiet.stdout.index("PLAY RECAP"):]
+    assert [line for line in recap.splitlines() if line.startswith("ghost") and "unreachable=1" in line], recap
+    assert load(tmp_path / "again")["hosts_unreachable"] == ["ghost"]
 
 
 def test_limit_names_the_peers_outside(lab_factory, tmp_path):
@@ -192,6 +203,11 @@ def test_limit_names_the_peers_outside(lab_factory, tmp_path):
     diagnosis = load(report_dir)
     assert diagnosis["hosts_seen"] == ["worker"]
     assert "198.18.10.201" in diagnosis["peers_outside_limit"]
+    # podvm is in the inventory, outside -l: its address is not "a typo in the remote".
+    assert diagnosis["hosts_outside_limit"] == ["podvm"]
+    assert "vxlan_peer_mismatch" not in [item["code"] for item in diagnosis["findings"]]
+    assert any(item.get("kind") == "outside_limit" for item in diagnosis["not_checked"])
+    assert "typo" not in (report_dir / "report.txt").read_text()
 
 
 def test_bad_role_variable_fails_before_any_probe(lab_factory, tmp_path):

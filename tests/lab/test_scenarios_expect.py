@@ -51,7 +51,16 @@ def test_scenario_expectation_holds(path, lab_factory, tmp_path):
     if expect.get("healthy"):
         loud = [f for f in diagnosis["findings"] if f["severity"] in ("critical", "warning")]
         assert not loud, "healthy scenario %s gave:\n%s" % (scenario["name"], describe(diagnosis))
-        assert diagnosis["verdict"] in ("healthy", "info")
+        traffic = diagnosis["traffic"]
+        assert traffic["failed"] == 0, traffic
+        if traffic["probed"] == 0:
+            # Nothing in it carries traffic (no address to reach): the claim cannot be proven, and says so.
+            assert "no path to probe" in (traffic["reason"] or ""), traffic
+            assert diagnosis["verdict"] == "not_verified", diagnosis["verdict_reason"]
+        else:
+            # A healthy claim rests on traffic: the bounded probes ran and passed on every path probed.
+            assert traffic["passed"] >= 1, traffic
+            assert diagnosis["verdict"] in ("healthy", "info"), diagnosis["verdict_reason"]
     else:
         assert diagnosis["findings"], "scenario %s gave no finding, expected %s" % (scenario["name"], expect["finding"])
         first = diagnosis["findings"][0]

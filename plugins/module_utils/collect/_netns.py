@@ -16,6 +16,8 @@ import errno
 import fnmatch
 import os
 
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import display_label, glob_names
+
 __all__ = [
     "DEFAULT_DIRS",
     "Namespace",
@@ -77,25 +79,17 @@ class Namespace:
         self.current = False
         self.fd = None
 
+    def _facts(self):
+        return {"id": self.id, "name": self.name, "root": self.root, "holder_pids": self.holder_pids}
+
     @property
     def label(self):
-        """How messages and globs name it: its name, 'root', or 'pid:<first holder>'."""
-        if self.name is not None:
-            return self.name
-        if self.root:
-            return "root"
-        if self.holder_pids:
-            return "pid:%d" % self.holder_pids[0]
-        return "id:%d" % self.id
+        """How messages name it (model._identity): 'root/', its name, 'pid/<first holder>', 'inode/<inode>'."""
+        return display_label(self._facts())
 
     def match_names(self):
-        names = []
-        if self.name is not None:
-            names.append(self.name)
-        if self.root:
-            names.append("root")
-        names.extend("pid:%d" % pid for pid in self.holder_pids)
-        return names
+        """Every name a glob may match (model._identity.glob_names)."""
+        return glob_names(self._facts())
 
     def open(self):
         """An O_RDONLY fd for the namespace; NamespaceError when every path is gone or refused."""
@@ -224,7 +218,8 @@ def _scan_processes(proc, nsfs_dev, by_id):
 
 
 def select_namespaces(namespaces, patterns):
-    """The namespaces whose name, 'root' or 'pid:<PID>' matches one of the shell globs."""
+    """The namespaces whose name, 'root' (or 'root/') or 'pid:<PID>' (or 'pid/<PID>') matches one of the
+    shell globs (a named namespace called 'root' or 'pid:1' matches those globs too: selection only)."""
     if not patterns or "*" in patterns:
         return list(namespaces)
     return [ns for ns in namespaces

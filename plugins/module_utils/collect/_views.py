@@ -27,7 +27,7 @@ import ipaddress
 import json
 import zlib
 
-from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import display_label
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import display_label, glob_names
 from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import HOST_SCHEMA, NETNS_SCHEMA, VXLAN_SCHEMA
 
 __all__ = [
@@ -63,19 +63,14 @@ _ROUTED = ("unicast", "local", "multicast")
 # Namespaces as people and globs name them
 
 def ns_label(ns):
-    """How messages and the ``namespaces`` globs name a namespace: ``root``, its name, or ``pid:<PID>``."""
+    """How messages name a namespace (model._identity): ``root/``, its name, ``pid/<PID>`` or ``inode/<inode>``."""
     return display_label(ns)
 
 
 def match_names(ns):
-    """Every name a glob may match: its name, ``root`` for the probe's own, ``pid:<PID>`` per holder."""
-    names = []
-    if ns.get("name") is not None:
-        names.append(ns["name"])
-    if ns.get("root"):
-        names.append("root")
-    names.extend("pid:%d" % pid for pid in ns.get("holder_pids") or ())
-    return names
+    """Every name a ``namespaces`` glob may match (model._identity.glob_names): the label as shown, the
+    name, ``root`` for the probe's own, ``pid:<PID>`` and ``pid/<PID>`` per holder."""
+    return glob_names(ns)
 
 
 def _selected(ns, patterns):

@@ -14,7 +14,7 @@ all read this table.
 
 from __future__ import annotations
 
-__all__ = ["CATALOGUE", "CODES", "CONFIDENCES", "SEVERITIES", "TIERS", "Code", "tier_of"]
+__all__ = ["CATALOGUE", "CODES", "CONFIDENCES", "FAMILIES", "FAMILY_OF", "SEVERITIES", "TIERS", "Code", "Family", "tier_of"]
 
 # Orders used by the ranking rule, most urgent / most local first.
 SEVERITIES = ("critical", "warning", "info")
@@ -32,6 +32,29 @@ class Code(object):
         self.tier = tier
         self.severity = severity
         self.meaning = meaning
+
+    @property
+    def family(self):
+        return FAMILY_OF[self.code]
+
+
+class Family(object):
+    """A check family: the codes it reports, and the hosts it applies to.
+
+    ``platforms``/``tiers`` None: every host. A family applies to a host when both match; the verdict
+    counts a family that applies but did not run as a gap (docs/diagnosis.md, "Verdicts")."""
+
+    __slots__ = ("name", "codes", "platforms", "tiers", "meaning")
+
+    def __init__(self, name, codes, meaning, platforms=None, tiers=None):
+        self.name = name
+        self.codes = tuple(codes)
+        self.meaning = meaning
+        self.platforms = None if platforms is None else tuple(platforms)
+        self.tiers = None if tiers is None else tuple(tiers)
+
+    def applies(self, platform, tier):
+        return (self.platforms is None or platform in self.platforms) and (self.tiers is None or tier in self.tiers)
 
 
 CATALOGUE = dict((entry.code, entry) for entry in (
@@ -75,6 +98,35 @@ CATALOGUE = dict((entry.code, entry) for entry in (
 ))
 
 CODES = tuple(CATALOGUE)
+
+_CLOUDS = ("openstack", "cloudstack")
+_HOSTS = ("hypervisor", "network_node")
+FAMILIES = dict((family.name, family) for family in (
+    Family("arp_consistency", ("arp_mac_mismatch", "duplicate_ip", "stale_neighbour"),
+           "neighbour entries against the owners of their addresses"),
+    Family("vxlan_peer", ("vxlan_peer_mismatch",), "tunnel ends paired across hosts"),
+    Family("vxlan_mtu", ("mtu_overhead",), "overlay MTU plus encapsulation against the underlay"),
+    Family("ovs_ports", ("ovs_port_misplaced",), "OVS ports, bridges, tags and iface-ids", tiers=_HOSTS),
+    Family("ovs_bonds", ("bond_degraded",), "bond members", tiers=_HOSTS),
+    Family("tc_redirects", ("tc_redirect_broken",), "tc mirred redirects in both directions"),
+    Family("firewall", ("security_group_drop",), "host firewall rules and their counters", tiers=_HOSTS),
+    Family("instance", ("instance_addressing", "instance_firewall", "instance_link_down", "cloud_init_failed"),
+           "the guest's own addressing, firewall, links and cloud-init", tiers=("instance",)),
+    Family("dhcp", ("dhcp_server_down",), "DHCP servers of the networks", platforms=_CLOUDS, tiers=("network_node",)),
+    Family("routers", ("router_missing",), "gateways and virtual routers", platforms=_CLOUDS, tiers=("network_node",)),
+    Family("vlans", ("vlan_inconsistent",), "segmentation ids across hosts", platforms=_CLOUDS, tiers=_HOSTS),
+    Family("fabric", ("fabric_vlan_blocked",), "tagged frames between hosts across the switch fabric",
+           platforms=_CLOUDS, tiers=_HOSTS),
+    Family("ports", ("required_port_blocked",), "the port matrix between roles", platforms=("cloudstack",)),
+    Family("virtual_router", ("vr_service_down",), "the virtual router's services", platforms=("cloudstack",),
+           tiers=("network_node",)),
+    Family("traffic_labels", ("traffic_label_missing",), "bridges the traffic labels name", platforms=("cloudstack",),
+           tiers=("hypervisor",)),
+    Family("certificates", ("cpvm_certificate_mismatch",), "the console proxy certificate", platforms=("cloudstack",),
+           tiers=("network_node",)),
+    Family("traffic", ("traffic_stops_at",), "probed traffic along the paths"),
+))
+FAMILY_OF = dict((code, family.name) for family in FAMILIES.values() for code in family.codes)
 
 
 def tier_of(code):

@@ -8,7 +8,7 @@
 """The diagnosis engine: the fleet model once, every registered rule over it, the findings ranked.
 
 Input is the fleet dict of docs/contracts.md section 5, output the diagnosis of section 4 (schema
-``cloudnet.triage.diagnosis/1``, documented in docs/diagnosis.md). "Not checked" comes from what each
+``cloudnet.triage.diagnosis/2``, documented in docs/diagnosis.md). "Not checked" comes from what each
 rule declares it needs and each host lacks, from hosts that could not be reached, and from facts the
 validation refused. Plain Python.
 """
@@ -19,8 +19,10 @@ import json
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import DIAGNOSIS_SCHEMA
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._catalogue import SEVERITIES
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import rank, verdict_of
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._claim import aggregate, coverage, verdict_of
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import rank
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._facts import (
+    FACT_SCHEMAS,
     FactsError,
     short,
     validate_entry,
@@ -64,11 +66,12 @@ def _limited(fleet, limit):
     return {host: entry for host, entry in fleet.items() if host in set(wanted)}, missing
 
 
-def _run(model, rules, unreachable, strict):
-    """(findings, not_checked) of the rules over the model."""
+def _run(model, rules, unreachable, strict, culprits=None):
+    """(findings, not_checked) of the rules over the model. ``culprits``: where the FactsErrors rules raise
+    about a host of the model are kept (the caller sets that host aside and runs again)."""
     findings, not_checked = [], []
     for module_name, reason in sorted(_registry.MISSING.items()):
-        not_checked.append({"check": module_name.lstrip("_"), "host": None,
+        not_checked.append({"check": module_name.lstrip("_"), "host": None, "kind": "failed",
                             "reason": "check module not available: %s" % reason})
     for rule in rules:
         for state in model.reachable_hosts():
@@ -77,24 +80,32 @@ def _run(model, rules, unreachable, strict):
             for need in rule.needs:
                 reason = state.lacks(need)
                 if reason is not None:
-                    not_checked.append({"check": rule.family, "host": state.name, "reason": reason})
+                    kind = "absent" if need == "ovs" and state.ovs_reason and not state.expect_ovs else "not_collected"
+                    if state.refusal is not None and need not in state.gaps:
+                        kind = "refused"
+                    not_checked.append({"check": rule.family, "host": state.name, "reason": reason, "kind": kind})
                     break
         try:
             found, notes = rule.evaluate(model.for_rule(rule))
         except FactsError as exc:
             if strict:
                 raise
+            if culprits is not None and isinstance(exc.host, str) and exc.host in model.hosts:
+                culprits.append(exc)
             not_checked.append({"check": rule.family, "host": exc.host if isinstance(exc.host, str) else None,
-                                "reason": "facts refused by the engine: %s" % exc})
+                                "kind": "refused", "reason": "facts refused by the engine: %s" % exc})
             continue
         except Exception as exc:  # pylint: disable=broad-except  # a broken rule must not hide what the others found
-            not_checked.append({"check": rule.family, "host": None,
+            not_checked.append({"check": rule.family, "host": None, "kind": "failed",
                                 "reason": "check failed: %s: %s" % (type(exc).__name__, exc)})
             continue
         findings.extend(found)
         not_checked.extend(notes)
+        if "tunnels" in rule.needs:
+            # Tunnel ends whose far end lies in what a host's facts do not show (a namespace denied).
+            not_checked.extend(dict(item, check=rule.family) for item in model.unjudged)
         for host in unreachable:
-            not_checked.append({"check": rule.family, "host": host, "reason": _UNREACHABLE})
+            not_checked.append({"check": rule.family, "host": host, "reason": _UNREACHABLE, "kind": "unreachable"})
     unique, keys = [], set()
     for item in not_checked:
         key = (item.get("check"), item.get("host"), item.get("reason"))
@@ -104,11 +115,44 @@ def _run(model, rules, unreachable, strict):
     return findings, unique
 
 
+def _set_aside(entry, exc):
+    """A host's entry with its facts set aside for the malformed value ``exc`` names: said once, in refused."""
+    # A bare digest or vxlan/1 dict (the arp and vxlan filters' input) is all facts.
+    kept = {} if "schema" in entry else dict((key, value) for key, value in entry.items() if key not in FACT_SCHEMAS)
+    kept["refused"] = list(entry.get("refused") or []) + [{"check": "facts", "reason": "facts refused by the engine: %s" % exc}]
+    return kept
+
+
+def _run_set_aside(fleet, model, rules, unreachable, strict):
+    """(model, findings, not_checked) of the rules; a rule that still meets malformed facts of one host (the
+    validation let them through) costs that host's checks only: the host is set aside, the model built
+    again without its facts and the rules run again, at most once per host."""
+    culprits = []
+    findings, not_checked = _run(model, rules, unreachable, strict, None if strict else culprits)
+    set_aside = set()
+    while culprits and not strict:
+        fresh = [exc for exc in culprits if exc.host not in set_aside and exc.host in fleet]
+        if not fresh:
+            break
+        fleet = dict(fleet)
+        for exc in fresh:
+            if exc.host not in set_aside:
+                set_aside.add(exc.host)
+                fleet[exc.host] = _set_aside(fleet[exc.host], exc)
+        outside = model.outside
+        model = build_model(fleet, strict=False)
+        model.outside = outside
+        culprits = []
+        findings, not_checked = _run(model, rules, unreachable, strict, culprits)
+    return model, findings, not_checked
+
+
 def evaluate(fleet, families=None, codes=None, rules=None, strict=True):
     """(ranked findings, not_checked) of some rules over a fleet dict: the single-family filters' engine."""
     model = build_model(fleet, strict=strict)
     unreachable = sorted(name for name, state in model.hosts.items() if not state.reachable)
-    findings, not_checked = _run(model, rules_of(families, codes) if rules is None else rules, unreachable, strict)
+    model, findings, not_checked = _run_set_aside(
+        model.source, model, rules_of(families, codes) if rules is None else rules, unreachable, strict)
     return rank(findings), list(model.refused) + not_checked
 
 
@@ -129,38 +173,65 @@ def _outside(model):
     return sorted(remote for remote in remotes if not model.hosts_owning(remote))
 
 
-def diagnose(fleet, limit=None, rules=None, strict=True, model=None):
+def diagnose(fleet, limit=None, rules=None, strict=True, model=None, traffic=None, outside=None, plan=None):
     """Run every registered rule over the fleet and build the diagnosis dict.
 
     ``strict``: malformed facts raise FactsError; otherwise the host's refused section is set aside, said
     in not_checked, and the rest of the fleet is diagnosed (the diagnose play). ``model``: the model of
-    this (limited) fleet when the caller built it already, so the picture reads the same one."""
+    this (limited) fleet when the caller built it already, so the picture reads the same one.
+    ``traffic``: what the probes saw (docs/diagnosis.md, "Verdicts"); None: no probe ran. ``outside``:
+    inventory hosts outside this run's limit, name -> address the inventory gives (``ansible_host``).
+    ``plan``: the run's probe plan (diagnosis._plan): its question and paths go into the diagnosis."""
     if not isinstance(fleet, dict):
         raise FactsError("?", "fleet", short(fleet), "expected a dict keyed by inventory hostname")
     fleet, missing = _limited(fleet, limit)
     if model is None:
         model = build_model(fleet, strict=strict)
+    model.outside = dict(outside or {})
+    traffic = model.traffic = _traffic(traffic)
     rules = _registry.registered_rules() if rules is None else list(rules)
     unreachable = sorted(name for name, state in model.hosts.items() if not state.reachable)
     unreachable.extend(sorted(missing))
     seen = sorted(name for name in model.hosts if name not in unreachable)
-    findings, not_checked = _run(model, rules, unreachable, strict)
+    model, findings, not_checked = _run_set_aside(fleet, model, rules, unreachable, strict)
     ranked = rank(findings)
     families = []
     for rule in rules:
         if rule.family not in families:
             families.append(rule.family)
+    not_checked = list(model.refused) + not_checked + coverage(model, _registry.registered_rules())
+    verdict, reason = verdict_of(ranked, not_checked, traffic)
     return {
         "schema": DIAGNOSIS_SCHEMA,
-        "verdict": verdict_of(ranked),
+        "verdict": verdict,
+        "verdict_reason": reason,
+        "traffic": traffic,
         "hosts_seen": seen,
         "hosts_unreachable": unreachable,
         "peers_outside_limit": _outside(model),
         "findings": ranked,
-        "not_checked": list(model.refused) + not_checked,
+        "not_checked": not_checked,
+        "not_checked_summary": aggregate(not_checked),
+        "hosts_outside_limit": sorted(model.outside),
+        "question": (plan or {}).get("question"),
+        "path": ((plan or {}).get("paths") or [None])[0] if (plan or {}).get("question") else None,
+        "paths": [] if (plan or {}).get("question") else list((plan or {}).get("paths") or []),
         "counts": {severity: sum(1 for item in ranked if item["severity"] == severity) for severity in SEVERITIES},
         "checks": families,
     }
+
+
+def _traffic(traffic):
+    """The traffic summary of diagnosis/2: what the probes sent and saw, or why none ran."""
+    if traffic is None:
+        return {"active": False, "probed": 0, "passed": 0, "failed": 0, "paths": [],
+                "reason": "no probe ran: the diagnosis read configuration only"}
+    if not isinstance(traffic, dict):
+        raise FactsError("?", "traffic", short(traffic), "expected the probes' summary dict")
+    paths = [item for item in traffic.get("paths") or [] if isinstance(item, dict)]
+    results = [item.get("result") for item in paths]
+    return {"active": bool(traffic.get("active", True)), "paths": paths, "reason": traffic.get("reason"),
+            "probed": len(paths), "passed": results.count("passed"), "failed": results.count("failed")}
 
 
 def to_json(diagnosis, indent=2):

@@ -31,7 +31,6 @@ __all__ = [
     "finding",
     "rank",
     "rank_key",
-    "verdict_of",
 ]
 
 
@@ -102,11 +101,3 @@ def rank(findings):
             seen.add(key)
             ranked.append(item)
     return ranked
-
-
-def verdict_of(findings):
-    """The worst severity among the findings, or ``healthy``."""
-    for severity in SEVERITIES:
-        if any(item["severity"] == severity for item in findings):
-            return severity
-    return "healthy"

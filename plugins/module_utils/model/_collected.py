@@ -108,6 +108,8 @@ def build_fleet(hosts_all, collected, active_hosts=None):
             raise CollectError("host %s: field collect_facts: expected a dict, got %s" % (host, _short(facts)))
         facts = facts or {}
         entry = {"groups": list(facts.get("groups") or []), "platform": None, "reachable": True, "errors": []}
+        if isinstance(facts.get("tier"), str) and facts["tier"]:
+            entry["tier"] = facts["tier"]
         results = facts.get("results") or {}
         if not isinstance(results, dict):
             raise CollectError("host %s: field collect_facts.results: expected a dict, got %s" % (host, _short(results)))

@@ -36,11 +36,23 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.model._facts impor
     FactsError,
     SECTION_MODULES,
     expectations,
+    gaps,
+    read_sections,
     short,
+    unseen,
     validate_entry,
     validate_section,
 )
-from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import namespace_label, ns_field, where
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import (
+    ROOT_DISPLAY,
+    end_identity,
+    identity,
+    label_identity,
+    namespace_label,
+    ns_field,
+    socket_identity,
+    where,
+)
 
 try:
     from ansible_collections.cloudnet.triage.plugins.module_utils.collect._views import vxlan_view
@@ -68,13 +80,14 @@ _MISSING = {
 class HostState(object):
     """One inventory host as the model knows it."""
 
-    __slots__ = ("name", "reachable", "platform", "groups", "errors", "namespaces", "ovs", "ovs_reason",
-                 "tunnels", "digest", "digest_source", "sections", "expect_ovs", "routes")
+    __slots__ = ("name", "reachable", "platform", "tier", "groups", "errors", "namespaces", "ovs", "ovs_reason",
+                 "tunnels", "digest", "digest_source", "sections", "expect_ovs", "routes", "refusal", "gaps", "unseen")
 
     def __init__(self, name, entry):
         self.name = name
         self.reachable = entry.get("reachable", True) is not False
         self.platform = entry.get("platform")
+        self.tier = entry.get("tier")
         self.groups = list(entry.get("groups") or [])
         self.errors = list(entry.get("errors") or [])
         self.namespaces = None      # list of namespace facts (host/1 or netns/1), or None
@@ -86,6 +99,9 @@ class HostState(object):
         self.sections = set()
         self.expect_ovs = {}
         self.routes = None          # {namespace label: [(network, route)]}, built on first use
+        self.refusal = None         # why its facts were set aside (the one message), or None
+        self.gaps = {}              # {section: why}: read in no or only some of its namespaces
+        self.unseen = []            # what of the host its facts do not show (namespaces denied, a narrowed read)
 
     def lacks(self, need):
         """Why this host cannot give ``need``; None when it can."""
@@ -93,6 +109,10 @@ class HostState(object):
             return None  # reported once per family by the engine
         if need in self.sections:
             return None
+        if need in self.gaps:
+            return self.gaps[need]
+        if self.refusal is not None:
+            return "not evaluated: this host's facts were refused (%s)" % self.refusal
         if need == "ovs" and self.ovs_reason:
             return self.ovs_reason
         if need in NETNS_SECTIONS and self.namespaces is not None:
@@ -127,11 +147,16 @@ class Model(object):
         self.ends = []          # [(host, tunnel)]: kernel and OVS tunnel ends of reachable hosts
         self.end_index = {}     # (host, ns, dev) -> tunnel
         self.pairs = None       # computed once, on first use
+        self.unseen_pairs = []  # pairs not judged: what would decide them is in facts a host did not show
+        self.unjudged = []      # {host, kind, reason} of those, for the tunnel checks' not_checked
         self.peer = {}          # (host, ns, dev) -> [(host, ns, dev)] of consistent pairs
         self.masters = {}       # (host, ns, dev) -> (host, ns, bridge): Linux bridge and OVS membership
         self.vlan = {}          # (host, ns, dev) -> VLAN tag of an OVS access port
         self._parent = {}       # union-find of L2 segments
         self.source = None      # the fleet dict the model was built from
+        self._identities = {}   # host -> {namespace label: NamespaceIdentity}, built on first use
+        self.outside = {}       # inventory hosts outside this run's limit: name -> the address the inventory gives
+        self.traffic = None     # what the probes saw (diagnosis/2 traffic), set by the engine
 
     # -- building ---------------------------------------------------------------------------------
 
@@ -215,6 +240,20 @@ class Model(object):
                 if link.get("master"):
                     self.masters[(host, label, link["name"])] = (host, label, link["master"])
 
+    def identity(self, host, label):
+        """What the namespace ``label`` of ``host`` is (model._identity), for the remedy that runs in it:
+        from the host's namespace facts (indexed once per host), else from the label alone (a host known by
+        its arp/1 digest only, where labels are all that crossed)."""
+        known = self._identities.get(host)
+        if known is None:
+            known = self._identities[host] = {}
+            state = self.hosts.get(host)
+            for namespace in (state.namespaces if state is not None else None) or ():
+                if isinstance(namespace, dict):
+                    known.setdefault(namespace_label(namespace), identity(namespace))
+        found = known.get(label)
+        return found if found is not None else label_identity(label)
+
     def hosts_owning(self, address):
         """Hosts that own ``address`` on any device (namespace facts) or as an ARP owner (digests)."""
         hosts = list(self.address_hosts.get(address, ()))
@@ -287,8 +326,33 @@ class Model(object):
                 found = self._pair_one(host, tunnel, by_host, used, key, owns, owners_of, exact)
                 if found is not None:
                     pairs.append(found)
-        self.pairs = pairs
-        return pairs
+        self.pairs = self._set_aside_unseen(pairs)
+        return self.pairs
+
+    def _set_aside_unseen(self, pairs):
+        """Pairs whose "nothing there" rests on what a host's facts do not show (a namespace denied, a read
+        narrowed by a pattern) are no finding: set aside in ``unseen_pairs``, said in ``unjudged``."""
+        unseen = dict((name, state.unseen) for name, state in self.hosts.items() if state.reachable and state.unseen)
+        if not unseen:
+            return pairs
+        kept = []
+        for pair in pairs:
+            a = pair["a"]
+            hosts = ()
+            if pair["b"] is None and pair["cause"] == "unowned":
+                hosts = sorted(unseen)      # its owner may be any host's unseen part
+            elif pair["b"] is None and pair["cause"] == "one_way":
+                hosts = sorted(set([a["host"]] + self.hosts_owning(a["remote"])) & set(unseen))
+            if not hosts:
+                kept.append(pair)
+                continue
+            why = "tunnel end %s on %s to %s not evaluated: %s" % (
+                where(a["namespace"] or "", a["device"]), a["host"], a["remote"],
+                "; ".join("%s: %s" % (name, ", ".join(unseen[name][:3])) for name in hosts[:3]))
+            denied = any(reason.endswith(" denied") for name in hosts for reason in unseen[name])
+            self.unjudged.append({"host": a["host"], "kind": "denied" if denied else "not_evaluated", "reason": why})
+            self.unseen_pairs.append(dict(pair, cause="unseen", problems=[why]))
+        return kept
 
     def _pair_one(self, host, tunnel, by_host, used, key, owns, owners_of, exact):
         """The pair of one end; None while only exact matches are taken and this end has none."""
@@ -582,7 +646,11 @@ def _refuse(model, state, key, exc, strict):
         raise exc
     reason = "facts refused by the engine: %s" % exc
     state.errors.append(reason)
-    model.refused.append({"check": SECTION_MODULES.get(key, "facts"), "host": state.name, "reason": reason})
+    if state.refusal is None:
+        state.refusal = "%s: %s = %s" % (SECTION_MODULES.get(key, "facts"), exc.field, short(exc.value, 60)) \
+            if exc.field is not None else SECTION_MODULES.get(key, "facts")
+    model.refused.append({"check": SECTION_MODULES.get(key, "facts"), "host": state.name, "reason": reason,
+                          "kind": "refused"})
 
 
 def _load_host(model, name, entry, strict):
@@ -591,8 +659,9 @@ def _load_host(model, name, entry, strict):
     for item in entry.get("refused") or ():
         # Refused before the model (a snapshot that did not decode): said once, with the host.
         if isinstance(item, dict):
-            model.refused.append({"check": str(item.get("check") or "facts"), "host": name,
+            model.refused.append({"check": str(item.get("check") or "facts"), "host": name, "kind": "refused",
                                   "reason": str(item.get("reason") or "facts refused")})
+            state.refusal = state.refusal or str(item.get("check") or "facts")
     sections = {}
     for key in ("host", "netns", "ovs", "vxlan", "arp"):
         facts = entry.get(key)
@@ -616,8 +685,17 @@ def _load_host(model, name, entry, strict):
     netns = sections.get("host") or sections.get("netns")
     if netns is not None:
         state.namespaces = [ns for ns in netns.get("namespaces") or () if isinstance(ns, dict)]
-        listed = netns.get("sections")
-        state.sections.update(listed if isinstance(listed, list) else NETNS_SECTIONS[:5])
+        state.sections.update(read_sections(netns))
+        # A section a namespace did not give, or no namespace read at all: not checked, never "nothing there".
+        state.gaps = gaps(netns)
+        state.unseen = unseen(netns, "host" if "host" in sections else "netns")
+        if not any(ns.get("state", "ok") == "ok" for ns in state.namespaces):
+            why = "no namespace of this host was read: %s" % ("; ".join(state.unseen) or "the read listed none")
+            for section in NETNS_SECTIONS + ("tunnels",):
+                state.gaps.setdefault(section, why)
+        if "links" in state.gaps:
+            state.gaps.setdefault("tunnels", state.gaps["links"])
+        state.sections.difference_update(state.gaps)
         model._add_namespaces(state)
     ovs = sections.get("ovs")
     if ovs is None and sections.get("host") is not None and isinstance(sections["host"].get("ovs"), dict):
@@ -630,6 +708,7 @@ def _load_host(model, name, entry, strict):
             state.ovs_reason = ovs.get("reason") or "OVS not available"
     if "vxlan" in sections:
         state.tunnels = sections["vxlan"]["tunnels"]
+        state.unseen.extend(item for item in unseen(sections["vxlan"], "vxlan") if item not in state.unseen)
         for _ns, _dev, address in sections["vxlan"].get("addresses") or ():
             model._own(address, name)
     elif netns is not None and vxlan_view is not None and "links" in state.sections:
@@ -638,7 +717,7 @@ def _load_host(model, name, entry, strict):
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             _refuse(model, state, "host" if "host" in sections else "netns",
                     FactsError(name, "tunnels", "...", "tunnel ends not derivable: %s" % exc), strict)
-    if state.tunnels is not None:
+    if state.tunnels is not None and "tunnels" not in state.gaps:
         state.sections.add("tunnels")
     digest = sections.get("arp")
     source = "arp"
@@ -657,7 +736,7 @@ def _load_host(model, name, entry, strict):
             digest = None
     if digest is not None:
         try:
-            quick_check(digest, name)
+            quick_check(digest, name, values=source == "arp")
             model.add_digest(name, digest)
         except FactsError as exc:
             _refuse(model, state, source, exc, strict)
@@ -677,7 +756,7 @@ def _load_host(model, name, entry, strict):
         state.digest_source = source
         if source != "arp":
             state.digest = digest
-        state.sections.update(("neighbours", "addresses"))
+        state.sections.update(section for section in ("neighbours", "addresses") if section not in state.gaps)
         if state.tunnels is None:
             # Kernel tunnel ends seen only through the digest still pair (and carry the walker).
             names = digest["names"]
@@ -725,9 +804,9 @@ def build_model(fleet, strict=True):
         if not state.reachable:
             continue
         for tunnel in state.tunnels or ():
-            # vxlan/1 names the root namespace "root"; the model's label for it is "" (model._identity).
+            # vxlan/1 shows the root namespace as "root/"; the model's label for it is "" (model._identity).
             label = tunnel.get("ns_label") or ""
-            model.ends.append((state.name, dict(tunnel, ns_label="" if label == "root" else label)))
+            model.ends.append((state.name, dict(tunnel, ns_label="" if label == ROOT_DISPLAY else label)))
         if state.ovs is not None:
             try:
                 model._add_ovs(state)
@@ -740,4 +819,8 @@ def build_model(fleet, strict=True):
     model.ends.sort(key=lambda item: item[0])
     for host, tunnel in model.ends:
         model.end_index[(host, tunnel.get("ns_label") or "", tunnel["device"])] = tunnel
+        # Where the end's remedies run, as data: read from the host's namespace facts once.
+        namespaces = model.hosts[host].namespaces
+        tunnel["ns_identity"] = end_identity(tunnel, namespaces)
+        tunnel["socket_identity"] = socket_identity(tunnel, namespaces)
     return model

@@ -32,7 +32,7 @@ _IP = itemgetter(2)
 _MAC = itemgetter(3)
 
 
-def _path_mismatch(host, ns, dev, ip, mac, state, owner, terminal, tmac, trail, fix_entry=False):
+def _path_mismatch(model, host, ns, dev, ip, mac, state, owner, terminal, tmac, trail, fix_entry=False):
     """The frame reaches a device whose MAC is not the one the entry resolves to: seed 001.
 
     The remedy gives the far device the entry's MAC when the entry holds a proxy's MAC (what ARP
@@ -49,14 +49,15 @@ def _path_mismatch(host, ns, dev, ip, mac, state, owner, terminal, tmac, trail, 
                "they are dropped there." % (host, ip, mac, where(o_ns, o_dev), o_host, where(t_ns, t_dev), t_host, tmac))
     remedy_host = host if fix_entry else t_host
     if fix_entry and state == "permanent":
-        remedy = [command(ns, "ip", "neigh", "replace", ip, "lladdr", tmac, "dev", dev, "nud", "permanent")]
+        remedy = [command(model.identity(host, ns), "ip", "neigh", "replace", ip, "lladdr", tmac, "dev", dev, "nud", "permanent")]
     elif fix_entry:
-        remedy = [command(ns, "ip", "neigh", "del", ip, "dev", dev)]
+        remedy = [command(model.identity(host, ns), "ip", "neigh", "del", ip, "dev", dev)]
     else:
+        far = model.identity(t_host, t_ns)
         remedy = [
-            command(t_ns, "ip", "link", "set", "dev", t_dev, "down"),
-            command(t_ns, "ip", "link", "set", "dev", t_dev, "address", mac),
-            command(t_ns, "ip", "link", "set", "dev", t_dev, "up"),
+            command(far, "ip", "link", "set", "dev", t_dev, "down"),
+            command(far, "ip", "link", "set", "dev", t_dev, "address", mac),
+            command(far, "ip", "link", "set", "dev", t_dev, "up"),
         ]
     return finding("arp_mac_mismatch", severity_of(state), summary, items, remedy=remedy,
                    confidence="certain", check=FAMILY, remedy_host=remedy_host)
@@ -82,9 +83,9 @@ def _plain_mismatch(model, host, ns, dev, ip, mac, state, owners):
         ", ".join("%s on %s" % (where(o[1], o[2]), o[0]) for o in owners[:SAMPLE]),
         " / ".join(macs) or "none")
     if len(macs) == 1 and state == "permanent":
-        remedy = [command(ns, "ip", "neigh", "replace", ip, "lladdr", macs[0], "dev", dev, "nud", "permanent")]
+        remedy = [command(model.identity(host, ns), "ip", "neigh", "replace", ip, "lladdr", macs[0], "dev", dev, "nud", "permanent")]
     else:
-        remedy = [command(ns, "ip", "neigh", "del", ip, "dev", dev)]
+        remedy = [command(model.identity(host, ns), "ip", "neigh", "del", ip, "dev", dev)]
     return finding("arp_mac_mismatch", severity_of(state), summary, items, remedy=remedy,
                    confidence=confidence, check=FAMILY, remedy_host=host)
 
@@ -108,7 +109,7 @@ def _check_entry(model, host, ns, dev, ip, mac, state, owners):
                 continue
             if tmac is None:
                 return "ok"
-            return _path_mismatch(host, ns, dev, ip, mac, state, owner_keys[terminal], terminal, tmac, trail,
+            return _path_mismatch(model, host, ns, dev, ip, mac, state, owner_keys[terminal], terminal, tmac, trail,
                                   fix_entry=True)
     # 2. Owners carrying the MAC: a frame switched to them is received there; follow redirects.
     unknown = False
@@ -128,7 +129,7 @@ def _check_entry(model, host, ns, dev, ip, mac, state, owners):
             if bad is None:
                 bad = (owner, terminal, tmac, trail)
     if bad is not None:
-        return _path_mismatch(host, ns, dev, ip, mac, state, bad[0], bad[1], bad[2], bad[3])
+        return _path_mismatch(model, host, ns, dev, ip, mac, state, bad[0], bad[1], bad[2], bad[3])
     if unknown:
         return "unknown"
     # 3. Linux answers ARP for any local address on every interface: a MAC of another device in a
@@ -148,7 +149,7 @@ def _check_entry(model, host, ns, dev, ip, mac, state, owners):
                 if tmac is None or tmac == mac:
                     return "ok"
                 owner = next(o for o in owners if o[:3] == terminal)
-                return _path_mismatch(host, ns, dev, ip, mac, state, owner, terminal, tmac, trail)
+                return _path_mismatch(model, host, ns, dev, ip, mac, state, owner, terminal, tmac, trail)
     return _plain_mismatch(model, host, ns, dev, ip, mac, state, owners)
 
 

@@ -36,7 +36,7 @@ def evaluate(model):
                 items = [evidence(host, "bond %s on %s (%s): %s" % (port["name"], bridge.get("name"), mode, facts_line),
                                   None, port["name"])]
                 remedy = [command("", "ovs-appctl", "bond/show", port["name"])]
-                remedy.extend(command("", "ip", "link", "show", m.get("name")) + "  # bring the member's link (cable, peer) up"
+                remedy.extend(command("", "ip", "link", "show", "dev", m.get("name")) + "  # bring the member's link (cable, peer) up"
                               for m in down)
                 if len(down) == len(members):
                     findings.append(finding(

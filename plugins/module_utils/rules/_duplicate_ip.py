@@ -15,7 +15,7 @@ tenant addresses. A neighbour entry resolving the address proves the clash reach
 from __future__ import annotations
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command, comment
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import ns_field, where
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._neighbour import SAMPLE, owner_fact
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule, paused_gc
@@ -79,9 +79,10 @@ def _duplicates(model, ip, owners, resolved):
                               ns_field(seen_by[1]), seen_by[2]))
     summary = "%s is owned by %d interfaces with different MACs and no path between them: %s." % (
         ip, len(involved), ", ".join("%s on %s (%s)" % (where(o[1], o[2]), o[0], o[3]) for o in involved[:SAMPLE]))
-    remedy = ["%s: %s" % (o[0], command(o[1], "ip", "-br", "address", "show", "to", ip)) for o in involved[:SAMPLE]]
-    remedy.append("# remove %s from every interface but the one that should own it: %s" % (
-        ip, command("", "ip", "address", "del", "%s/<prefix>" % ip, "dev", "<device>")))
+    remedy = ["%s  # on %s" % (command(model.identity(o[0], o[1]), "ip", "-br", "address", "show", "to", ip), o[0])
+              for o in involved[:SAMPLE]]
+    remedy.append(comment("remove %s from every interface but the one that should own it: %s" % (
+        ip, command(None, "ip", "address", "del", "%s/<prefix>" % ip, "dev", "<device>"))))
     # Someone resolving the address proves the clash reaches traffic; otherwise it may be isolated.
     severity = "critical" if seen_by else "warning"
     return finding("duplicate_ip", severity, summary, items, remedy=remedy,

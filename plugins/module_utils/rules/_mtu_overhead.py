@@ -11,6 +11,7 @@ different MTUs, or DF pings refused as too big ("ping works, SSH/HTTP doesn't").
 from __future__ import annotations
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import comment
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._tunnel import end_command, end_namespace, end_where
 
@@ -55,8 +56,8 @@ def _budget(host, tunnel, feeders, mtu, notes):
     remedy = [end_command(tunnel, "ip", "link", "set", "dev", tunnel["device"], "mtu", fit)]
     for dev, _mtu in feeders:
         remedy.append(end_command(tunnel, "ip", "link", "set", "dev", dev, "mtu", fit))
-    remedy.append("# or raise the underlay MTU to %s on every hop: ip link set dev %s mtu %s"
-                  % (mtu + overhead, tunnel.get("underlay") or "<underlay>", mtu + overhead))
+    remedy.append(comment("or raise the underlay MTU to %s on every hop: ip link set dev %s mtu %s"
+                          % (mtu + overhead, tunnel.get("underlay") or "<underlay>", mtu + overhead)))
     return [finding(
         "mtu_overhead", "critical",
         "%s on %s carries frames up to %s bytes, which do not fit the underlay once encapsulated: "
@@ -76,7 +77,7 @@ def _refused_pings(host, tunnel):
         [evidence(host, "ping -M do -s %s %s: message too long, %s/%s replies"
                   % (active.get("size"), tunnel.get("remote"), active.get("received"), active.get("sent")),
                   end_namespace(tunnel), tunnel["device"])],
-        remedy=["# find the path MTU: tracepath -n %s" % tunnel.get("remote")], check=FAMILY)]
+        remedy=[comment("find the path MTU: tracepath -n %s" % tunnel.get("remote"))], check=FAMILY)]
 
 
 def evaluate(model):

@@ -86,8 +86,8 @@ def evaluate(model):
         for name in sorted(expected):
             spec = expected[name]
             if name not in index:
-                tag = " tag=%s" % spec["tag"] if spec.get("tag") is not None else ""
-                remedy = [ovs_vsctl("add-port", spec.get("bridge") or "<bridge>", name) + tag]
+                tag = ["tag=%s" % spec["tag"]] if spec.get("tag") is not None else []
+                remedy = [ovs_vsctl("add-port", spec.get("bridge") or "<bridge>", name, *tag)]
                 findings.append(_misplaced(
                     "Port %s is missing from Open vSwitch on %s%s: nothing forwards its traffic."
                     % (name, host, " (expected on %s)" % spec["bridge"] if spec.get("bridge") else ""),
@@ -101,8 +101,8 @@ def evaluate(model):
                     [evidence(host, "ovs-vsctl port-to-br %s -> %s (expected %s)" % (name, bridge.get("name"), spec["bridge"]),
                               None, name)],
                     [ovs_vsctl("del-port", bridge.get("name"), port["name"]),
-                     "%s%s" % (ovs_vsctl("add-port", spec["bridge"], port["name"]),
-                               " tag=%s" % port["tag"] if port.get("tag") is not None else "")]))
+                     ovs_vsctl("add-port", spec["bridge"], port["name"],
+                               *(["tag=%s" % port["tag"]] if port.get("tag") is not None else []))]))
             if "tag" in spec and port.get("tag") != spec.get("tag"):
                 findings.append(_misplaced(
                     "Port %s on %s has VLAN tag %s, expected %s: it is in another broadcast domain than its network."
@@ -149,7 +149,7 @@ def evaluate(model):
                         [evidence(host, "interface %s error=%r ofport=%s"
                                   % (interface.get("name"), interface["error"], interface.get("ofport")),
                                   None, interface.get("name"))],
-                        [command("", "ip", "link", "show", interface.get("name")) + "  # the device must exist in OVS's namespace",
+                        [command("", "ip", "link", "show", "dev", interface.get("name")) + "  # the device must exist in OVS's namespace",
                          ovs_vsctl("del-port", bridge.get("name"), port["name"]) + "  # if the VM/pod is gone"]))
                 delta = interface.get("statistics_delta") or {}
                 growing = dict((key, delta[key]) for key in _GROWING if isinstance(delta.get(key), int) and delta[key] > 0)

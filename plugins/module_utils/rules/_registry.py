@@ -27,6 +27,7 @@ RULE_MODULES = (
     "_ovs_port_misplaced",
     "_bond_degraded",
     "_tc_redirect_broken",
+    "_traffic_stops_at",
 )
 
 _PACKAGE = "ansible_collections.cloudnet.triage.plugins.module_utils.rules"

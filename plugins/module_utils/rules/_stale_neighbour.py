@@ -65,8 +65,9 @@ def _stale(model, host, digest, owners_index):
             items.append(evidence(None, "no host in this run owns %s" % ip))
         summary = "%s cannot resolve its %s %s on %s: the neighbour entry is %s." % (
             host, role, ip, where(ns, dev), state.upper())
-        remedy = [command(ns, "arping", "-c", "3", "-I", dev, ip),
-                  command(ns, "ip", "neigh", "del", ip, "dev", dev)]
+        namespace = model.identity(host, ns)
+        remedy = [command(namespace, "arping", "-c", "3", "-I", dev, ip),
+                  command(namespace, "ip", "neigh", "del", ip, "dev", dev)]
         found.append(finding("stale_neighbour", "warning", summary, items, remedy=remedy,
                              confidence="certain" if state == "failed" else "likely", check=FAMILY, remedy_host=host))
     return found

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command
-from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import namespace_label, ns_field, where
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import identity, ns_field, where
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
 
 __all__ = ["RULE", "evaluate"]
@@ -36,20 +36,21 @@ def _fact(row):
         row.get("target") or "ifindex %s" % row.get("target_ifindex"))
 
 
-def _show(label, row):
-    return command(label, "tc", "-s", "filter", "show", "dev", row["dev"], row.get("direction") or "ingress")
+def _show(namespace, row):
+    return command(namespace, "tc", "-s", "filter", "show", "dev", row["dev"], row.get("direction") or "ingress")
 
 
-def _broken(host, label, row, links, reverse):
-    """The finding for one redirect, or None when it carries frames both ways."""
+def _broken(host, namespace, row, links, reverse):
+    """The finding for one redirect, or None when it carries frames both ways (namespace: its identity)."""
+    label = namespace.label
     dev, target = row["dev"], row.get("target")
     items = [evidence(host, _fact(row), ns_field(label), dev)]
     if not target or target not in links:
         gone = target or "ifindex %s" % row.get("target_ifindex")
         summary = ("tc mirred on %s (%s) on %s redirects to %s, a device that does not exist: every frame the filter "
                    "catches is dropped." % (where(label, dev), row.get("direction"), host, gone))
-        remedy = [_show(label, row),
-                  command(label, "tc", "filter", "del", "dev", dev, row.get("direction") or "ingress",
+        remedy = [_show(namespace, row),
+                  command(namespace, "tc", "filter", "del", "dev", dev, row.get("direction") or "ingress",
                           "pref", row.get("priority")) + "  # then add it again towards the right device"]
         return finding("tc_redirect_broken", "critical", summary, items, remedy=remedy, check=FAMILY, remedy_host=host)
     state = links[target].get("operstate")
@@ -58,7 +59,7 @@ def _broken(host, label, row, links, reverse):
         summary = ("tc mirred on %s (%s) on %s redirects into %s, which is %s: the frames are dropped there."
                    % (where(label, dev), row.get("direction"), host, target, state))
         return finding("tc_redirect_broken", "critical", summary, items,
-                       remedy=[command(label, "ip", "link", "set", "dev", target, "up"), _show(label, row)],
+                       remedy=[command(namespace, "ip", "link", "set", "dev", target, "up"), _show(namespace, row)],
                        check=FAMILY, remedy_host=host)
     tunnel = links[target].get("kind") in _TUNNELS or (links.get(dev) or {}).get("kind") in _TUNNELS
     if not tunnel or (target, dev) in reverse:
@@ -66,8 +67,8 @@ def _broken(host, label, row, links, reverse):
     items.append(evidence(host, "no tc mirred redirect from %s back to %s" % (target, dev), ns_field(label), target))
     summary = ("tc mirred sends what %s receives on %s into %s, but nothing sends what %s receives back to %s: "
                "the tunnel joint works one way only, replies never arrive." % (where(label, dev), host, target, target, dev))
-    remedy = [command(label, "tc", "qdisc", "replace", "dev", target, "ingress"),
-              command(label, "tc", "filter", "add", "dev", target, "ingress", "matchall", "action", "mirred", "egress",
+    remedy = [command(namespace, "tc", "qdisc", "replace", "dev", target, "ingress"),
+              command(namespace, "tc", "filter", "add", "dev", target, "ingress", "matchall", "action", "mirred", "egress",
                       "redirect", "dev", dev)]
     return finding("tc_redirect_broken", "critical", summary, items, remedy=remedy, check=FAMILY, remedy_host=host)
 
@@ -78,14 +79,14 @@ def evaluate(model):
         for namespace in state.namespaces or ():
             if namespace.get("state", "ok") != "ok":
                 continue
-            label = namespace_label(namespace)
+            ident = identity(namespace)
             links = dict((link.get("name"), link) for link in namespace.get("links") or ())
             redirects = [row for row in namespace.get("tc") or ()
                          if row.get("action") == "mirred" and str(row.get("mirred") or "").endswith("_redirect")
                          and row.get("dev")]
             reverse = set((row["dev"], row.get("target")) for row in redirects)
             for row in redirects:
-                found = _broken(state.name, label, row, links, reverse)
+                found = _broken(state.name, ident, row, links, reverse)
                 if found is not None:
                     findings.append(found)
     return findings, []

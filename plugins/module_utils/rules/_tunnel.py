@@ -10,10 +10,15 @@ to run a command next to it or next to its socket, the line of facts that descri
 
 from __future__ import annotations
 
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command
-from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import ns_field, where
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command, netns_argument
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import (
+    end_identity,
+    ns_field,
+    socket_identity,
+    where,
+)
 
-__all__ = ["end_command", "end_fact", "end_namespace", "end_where", "socket_label", "socket_where"]
+__all__ = ["end_command", "end_fact", "end_namespace", "end_netns", "end_where", "socket_label", "socket_where"]
 
 
 def end_namespace(tunnel):
@@ -21,21 +26,28 @@ def end_namespace(tunnel):
     return ns_field(tunnel.get("ns_label") or "")
 
 
+def _end(tunnel):
+    # The model gives every end its identities (build_model); a bare tunnel dict derives them alone.
+    return tunnel.get("ns_identity") or end_identity(tunnel)
+
+
+def _socket(tunnel):
+    return tunnel.get("socket_identity") or socket_identity(tunnel)
+
+
 def socket_label(tunnel):
     """The label of the namespace the tunnel's UDP socket lives in."""
-    if not tunnel.get("socket_elsewhere"):
-        return tunnel.get("ns_label") or ""
-    if tunnel.get("socket_ns_root"):
-        return ""
-    if tunnel.get("socket_ns_name"):
-        return tunnel["socket_ns_name"]
-    return "id:%s" % tunnel.get("socket_ns")
+    return _socket(tunnel).label
 
 
 def end_command(tunnel, *args, **kwargs):
     """A remedy line run in the device's namespace, or in its socket's with ``socket=True``."""
-    label = socket_label(tunnel) if kwargs.get("socket") else (tunnel.get("ns_label") or "")
-    return command(label, *args)
+    return command(_socket(tunnel) if kwargs.get("socket") else _end(tunnel), *args)
+
+
+def end_netns(tunnel):
+    """The ``netns`` argument that moves a device into the tunnel end's namespace."""
+    return netns_argument(_end(tunnel))
 
 
 def end_where(tunnel):

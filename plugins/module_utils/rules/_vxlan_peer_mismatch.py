@@ -15,12 +15,13 @@ from __future__ import annotations
 import ipaddress
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import ovs_vsctl
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import comment, ovs_vsctl
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._tunnel import (
     end_command,
     end_fact,
     end_namespace,
+    end_netns,
     end_where,
     socket_where,
 )
@@ -64,16 +65,38 @@ def _recreate(tunnel, vni, port):
     if tunnel.get("learning") is False:
         args.append("nolearning")
     device = tunnel["device"]
-    commands = [end_command(tunnel, "ip", "-d", "link", "show", device) + "  # note MAC, MTU, addresses first",
-                end_command(tunnel, "ip", "link", "del", device),
-                end_command(tunnel, "ip", "link", "add", device, *args, socket=True)]
+    # "dev" and "name" before the device: a bare word may be a keyword of ip ("help", "up").
+    commands = [end_command(tunnel, "ip", "-d", "link", "show", "dev", device) + "  # note MAC, MTU, addresses first",
+                end_command(tunnel, "ip", "link", "del", "dev", device),
+                end_command(tunnel, "ip", "link", "add", "name", device, *args, socket=True)]
     if tunnel.get("socket_elsewhere") and end_namespace(tunnel):
-        commands.append(end_command(tunnel, "ip", "link", "set", device, "netns", end_namespace(tunnel), socket=True))
+        commands.append(end_command(tunnel, "ip", "link", "set", "dev", device, "netns", end_netns(tunnel), socket=True))
     commands.append("# then restore its MAC, MTU, addresses, FDB entries and tc redirects")
     return commands
 
 
-def _pair_findings(model):
+def _outside_note(model, host, tunnel, remote):
+    """Why an unowned remote is not a finding: its owner may be a host this run did not read."""
+    named = sorted(name for name, address in model.outside.items() if address == remote)
+    unreachable = sorted(name for name, state in model.hosts.items() if not state.reachable)
+    if named:
+        reason = "tunnel end %s sends to %s, the address of %s, outside this run's limit" % (
+            end_where(tunnel), remote, ", ".join(named))
+        kind = "outside_limit"
+    elif model.outside:
+        reason = ("tunnel end %s sends to %s, owned by no host of this run; %d inventory host(s) are outside this "
+                  "run's limit and may own it" % (end_where(tunnel), remote, len(model.outside)))
+        kind = "outside_limit"
+    elif unreachable:
+        reason = ("tunnel end %s sends to %s, owned by no host that answered; not evaluated: unreachable %s"
+                  % (end_where(tunnel), remote, ", ".join(unreachable)))
+        kind = "unreachable"
+    else:
+        return None
+    return {"check": FAMILY, "host": host, "kind": kind, "reason": reason}
+
+
+def _pair_findings(model, notes):
     findings = []
     for pair in model.tunnel_pairs():
         a = pair["a"]
@@ -82,6 +105,10 @@ def _pair_findings(model):
             if pair["cause"] == "local":
                 continue  # reported from remote_is_local, with the local evidence
             if pair["cause"] == "unowned":
+                note = _outside_note(model, a["host"], tunnel_a, a["remote"])
+                if note is not None:
+                    notes.append(note)
+                    continue
                 # A typo inside a subnet the fleet uses is likely; an address outside it may simply be a host
                 # this run does not cover.
                 inside = _in_fleet_subnet(model, a["remote"])
@@ -115,8 +142,8 @@ def _pair_findings(model):
                                                          "options:dst_port=%s" % ref["port"]), fix["host"]))
             else:
                 remedy.extend(_recreate(fix_tunnel, ref["vni"], ref["port"]))
-            remedy.append("# or, if %s's end is the right one: give %s on %s id %s dstport %s"
-                          % (fix["host"], ref["device"], ref["host"], fix["vni"], fix["port"]))
+            remedy.append(comment("or, if %s's end is the right one: give %s on %s id %s dstport %s"
+                                  % (fix["host"], ref["device"], ref["host"], fix["vni"], fix["port"])))
         findings.append(_mismatch(
             "The two ends of the VXLAN tunnel between %s and %s disagree: %s."
             % (a["host"], b["host"], "; ".join(pair["problems"])),
@@ -144,7 +171,7 @@ def _end_findings(host, tunnel, notes):
             "%s on %s sends to %s, an address of this very host: the tunnel loops back instead of reaching its peer."
             % (where, host, tunnel.get("remote")),
             [evidence(host, end_fact(tunnel), end_namespace(tunnel), tunnel["device"])],
-            ["# re-create %s with the peer host's underlay address as remote" % tunnel["device"]]))
+            [comment("re-create %s with the peer host's underlay address as remote" % tunnel["device"])]))
     fdb = tunnel.get("fdb")
     if tunnel.get("learning") is False:
         if fdb is None:
@@ -169,7 +196,7 @@ def _end_findings(host, tunnel, notes):
 
 def evaluate(model):
     notes = []
-    findings = _pair_findings(model)
+    findings = _pair_findings(model, notes)
     for host, tunnel in model.ends:
         if tunnel.get("kind") != "digest":
             findings.extend(_end_findings(host, tunnel, notes))

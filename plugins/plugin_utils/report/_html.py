@@ -22,6 +22,8 @@ import os
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import ROOT_DISPLAY
+from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._path import path_view
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._text import joined, printable
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._topology import build_topology, render_svg
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._verdict import ReportError, _short, counts, validate_diagnosis
@@ -33,7 +35,8 @@ TEMPLATE = "report.html.j2"
 GRAPHVIZ = ("auto", "never")
 FACT_KEYS = ("host", "netns", "ovs", "vxlan", "arp")
 
-COLORS = {"critical": "#d62728", "warning": "#e08a00", "info": "#1f77b4", "healthy": "#2ca02c"}
+COLORS = {"critical": "#d62728", "unexplained": "#b5179e", "warning": "#e08a00", "not_verified": "#6c757d",
+          "info": "#1f77b4", "healthy": "#2ca02c"}
 
 LEGEND = (("#4a4a4a", "veth"), ("#1f77b4", "OVS port"), ("#9467bd", "tc mirred"), ("#2ca02c", "VXLAN tunnel"),
           ("#8c564b", "underlay"), ("#7f7f7f", "master"), ("#d62728", "path of the first finding"))
@@ -53,7 +56,8 @@ def _items(value):
 def _finding(item):
     evidence = [{
         "host": printable(ev.get("host") or ""),
-        "namespace": printable(ev.get("namespace") if ev.get("namespace") is not None else "root"),
+        # "root/" for the root namespace: a namespace may be named "root" (model._identity).
+        "namespace": printable(ev.get("namespace") if ev.get("namespace") is not None else ROOT_DISPLAY),
         "device": printable(ev.get("device") or ""),
         "fact": printable(ev.get("fact") or ""),
     } for ev in item.get("evidence", [])]
@@ -125,4 +129,5 @@ def html_report(diagnosis, fleet=None, graphviz="auto", title="cloudnet.triage d
         not_checked=[{key: printable(item.get(key, "")) for key in ("check", "host", "reason")}
                      for item in diagnosis.get("not_checked", [])],
         hosts=_hosts(fleet, diagnosis), schema=printable(diagnosis.get("schema")),
+        verdict_reason=printable(diagnosis.get("verdict_reason") or ""), path=path_view(diagnosis.get("path") or diagnosis.get("paths") or None),
     )

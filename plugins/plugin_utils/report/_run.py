@@ -21,6 +21,7 @@ import os
 import xml.etree.ElementTree as ET
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import diagnose
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._plan import traffic_of
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._collected import build_fleet
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._html import html_report
@@ -65,7 +66,7 @@ def _unrendered(kind, why):
 
 
 def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz="auto", junit_fail_on="warning",
-               fail_on="never"):
+               fail_on="never", outside=None, plan=None, probe_results=None):
     """Build the fleet, diagnose it (refused facts set aside), write the report files.
 
     Returns {fleet, diagnosis, report_dir, files, lines, gate, stats}; ``files`` lists what was
@@ -73,7 +74,12 @@ def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz
     fleet = build_fleet(list(hosts_all), list(collected), list(active_hosts))
     # One model for the diagnosis and the picture.
     model = build_model(fleet, strict=False)
-    diagnosis = diagnose(fleet, strict=False, model=model)
+    traffic = None
+    if plan:
+        results = dict((str(host), list(items or [])) for host, items in zip(hosts_all, probe_results or [])
+                       if isinstance(items, list))
+        traffic = traffic_of(plan, results)
+    diagnosis = diagnose(fleet, strict=False, model=model, traffic=traffic, outside=outside, plan=plan)
     report_dir = os.path.realpath(report_dir)
     os.makedirs(report_dir, exist_ok=True)
     lines = terminal_lines(diagnosis)

@@ -59,10 +59,15 @@ def terminal_lines(diagnosis, max_findings=25):
     lines = [
         "cloudnet.triage verdict: %s (%d critical, %d warning, %d info)"
         % (diagnosis["verdict"].upper(), found["critical"], found["warning"], found["info"]),
-        "hosts seen: %s" % (joined(diagnosis.get("hosts_seen", [])) or "none"),
     ]
+    if diagnosis.get("verdict_reason"):
+        lines.append("why: %s" % printable(diagnosis["verdict_reason"]))
+    lines.append("hosts seen: %s" % (joined(diagnosis.get("hosts_seen", [])) or "none"))
     if diagnosis.get("hosts_unreachable"):
         lines.append("hosts unreachable: %s" % joined(diagnosis["hosts_unreachable"]))
+    if diagnosis.get("hosts_outside_limit"):
+        lines.append("hosts outside this run's limit: %d (%s)" % (
+            len(diagnosis["hosts_outside_limit"]), _sample(diagnosis["hosts_outside_limit"])))
     if diagnosis.get("peers_outside_limit"):
         lines.append("peers outside the run: %s" % joined(diagnosis["peers_outside_limit"]))
     if not findings:
@@ -81,7 +86,23 @@ def terminal_lines(diagnosis, max_findings=25):
         if top.get("remedy"):
             lines.append("remedy (on %s):" % printable(top["remedy_host"]) if top.get("remedy_host") else "remedy:")
             lines.extend("  $ %s" % printable(step) for step in top["remedy"])
-    for item in diagnosis.get("not_checked", []):
-        lines.append("not checked: %s on %s: %s" % (
-            printable(item.get("check", "?")), printable(item.get("host", "?")), printable(item.get("reason", ""))))
+    summary = diagnosis.get("not_checked_summary")
+    if summary is None:
+        # A diagnosis/1: one line per item.
+        for item in diagnosis.get("not_checked", []):
+            lines.append("not checked: %s on %s: %s" % (
+                printable(item.get("check", "?")), printable(item.get("host", "?")), printable(item.get("reason", ""))))
+        return lines
+    for group in summary:
+        lines.append("not checked%s: %s on %s: %s" % (
+            "" if group.get("blocking") else " (does not hold the verdict back)",
+            joined(group.get("checks") or ["?"]),
+            "%d host%s (%s)" % (group.get("count", 0), "" if group.get("count") == 1 else "s", _sample(group.get("hosts") or []))
+            if group.get("hosts") else "the fleet",
+            printable(group.get("reason", ""))))
     return lines
+
+
+def _sample(names, size=5):
+    names = list(names)
+    return joined(names[:size]) + (", ... %d more" % (len(names) - size) if len(names) > size else "")

@@ -140,7 +140,7 @@ def build_topology(fleet, diagnosis=None, model=None):
             by_label.setdefault((host, namespace_label(ns)), ns_key)
             drawn = ns_number < MAX_NAMESPACES_PER_HOST
             ns_node = {"key": ns_key, "label": _ns_label(ns), "name": ns.get("name"), "root": bool(ns.get("root")),
-                       "devices": [], "note": ""}
+                       "ns_label": namespace_label(ns), "devices": [], "note": ""}
             addresses = {}
             for address in _dicts(ns.get("addresses")):
                 if address.get("scope", "global") != "link":
@@ -275,12 +275,14 @@ def _evidence_devices(graph, item):
         roots = {ns["key"] for hnode in graph.hosts if hnode["name"] == host for ns in hnode["namespaces"] if ns["root"]}
         in_root = [key for key in candidates if graph.devices[key]["ns_key"] in roots]
         return in_root or candidates[:1]
+    # Evidence names a namespace by its label (model._identity): a namespace named "root" or "4026531840"
+    # is that named one, never the root namespace or the one with that inode.
     labels = {}
     for hnode in graph.hosts:
         if hnode["name"] == host:
             for ns in hnode["namespaces"]:
-                labels[ns["key"]] = {ns["key"], ns["label"], str(ns["name"])}
-    return [key for key in candidates if str(namespace) in labels.get(graph.devices[key]["ns_key"], ())]
+                labels[ns["key"]] = ns["ns_label"]
+    return [key for key in candidates if labels.get(graph.devices[key]["ns_key"]) == namespace]
 
 
 def _neighbours(graph):

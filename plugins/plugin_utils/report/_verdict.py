@@ -13,6 +13,9 @@ Plain Python without Ansible imports, unit-tested on synthetic diagnoses.
 
 from __future__ import annotations
 
+from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import DIAGNOSIS_SCHEMA, DIAGNOSIS_SCHEMAS_READ
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._claim import VERDICT_ORDER
+
 __all__ = [
     "DIAGNOSIS_SCHEMA",
     "FAIL_ON",
@@ -28,13 +31,13 @@ __all__ = [
     "validate_diagnosis",
 ]
 
-DIAGNOSIS_SCHEMA = "cloudnet.triage.diagnosis/1"
 SEVERITIES = ("critical", "warning", "info")
-VERDICTS = ("healthy", "info", "warning", "critical")
-FAIL_ON = ("critical", "warning", "never")
+VERDICTS = tuple(reversed(VERDICT_ORDER))
+# cloudnet_fail_on: the run fails when the verdict is this bad or worse (VERDICT_ORDER, worst first).
+FAIL_ON = ("critical", "unexplained", "warning", "not_verified", "never")
 JUNIT_FAIL_ON = ("critical", "warning", "info", "never")
 # Lists a diagnosis may leave out or set to null: renderers read them as ``diagnosis.get(key) or []``.
-OPTIONAL_LISTS = ("hosts_unreachable", "peers_outside_limit", "checks")
+OPTIONAL_LISTS = ("hosts_unreachable", "peers_outside_limit", "hosts_outside_limit", "checks", "not_checked_summary")
 
 
 class ReportError(ValueError):
@@ -80,8 +83,8 @@ def validate_diagnosis(diagnosis):
     if not isinstance(diagnosis, dict):
         raise ReportError("diagnosis: expected a dict (schema %s), got %s" % (DIAGNOSIS_SCHEMA, _short(diagnosis)))
     schema = diagnosis.get("schema")
-    if schema != DIAGNOSIS_SCHEMA:
-        raise ReportError("diagnosis.schema: expected %r, got %s" % (DIAGNOSIS_SCHEMA, _short(schema)))
+    if schema not in DIAGNOSIS_SCHEMAS_READ:
+        raise ReportError("diagnosis.schema: expected one of %s, got %s" % (", ".join(DIAGNOSIS_SCHEMAS_READ), _short(schema)))
     if diagnosis.get("verdict") not in VERDICTS:
         raise ReportError("diagnosis.verdict: expected one of %s, got %s" % (", ".join(VERDICTS), _short(diagnosis.get("verdict"))))
     for key in ("findings", "not_checked", "hosts_seen"):
@@ -113,13 +116,13 @@ def level(severity):
 
 
 def gate(diagnosis, fail_on="never"):
-    """True when the verdict is at or above ``fail_on`` (critical | warning | never)."""
+    """True when the verdict is ``fail_on`` or worse (critical | unexplained | warning | not_verified | never)."""
     validate_diagnosis(diagnosis)
     if fail_on not in FAIL_ON:
         raise ReportError("cloudnet_fail_on: expected one of %s, got %s" % (", ".join(FAIL_ON), _short(fail_on)))
-    if fail_on == "never" or diagnosis["verdict"] in ("healthy", "info"):
+    if fail_on == "never":
         return False
-    return level(diagnosis["verdict"]) <= level(fail_on)
+    return VERDICT_ORDER.index(diagnosis["verdict"]) <= VERDICT_ORDER.index(fail_on)
 
 
 def stats(diagnosis, report_dir=None):
@@ -128,6 +131,7 @@ def stats(diagnosis, report_dir=None):
     findings = diagnosis.get("findings", [])
     summary = {
         "verdict": diagnosis["verdict"],
+        "verdict_reason": diagnosis.get("verdict_reason") or "",
         "top_finding": findings[0]["code"] if findings else None,
         "counts": counts(diagnosis),
         "hosts_seen": list(diagnosis.get("hosts_seen", [])),
@@ -135,6 +139,7 @@ def stats(diagnosis, report_dir=None):
         "findings": [{"code": item["code"], "severity": item["severity"], "hosts": list(item.get("hosts", [])),
                       "summary": item["summary"]} for item in findings[:20]],
         "not_checked": len(diagnosis.get("not_checked", [])),
+        "not_checked_blocking": sum(1 for group in diagnosis.get("not_checked_summary") or [] if group.get("blocking")),
     }
     if report_dir:
         summary["report_dir"] = report_dir

@@ -27,7 +27,7 @@ duplicate_ips = DuplicateFilters().filters()["duplicate_ips"]
 
 def test_diagnose_filter_on_seed():
     result = diagnose(seed_fleet())
-    assert result["schema"] == "cloudnet.triage.diagnosis/1"
+    assert result["schema"] == "cloudnet.triage.diagnosis/2"
     assert result["findings"][0]["code"] == "arp_mac_mismatch"
 
 

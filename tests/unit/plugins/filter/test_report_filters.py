@@ -84,7 +84,7 @@ def test_every_option_is_documented_with_a_type(module):
     (lambda d: report_html.report_html(d, fleet=["worker"]), "report_html: argument 'fleet' is of type list.*dict"),
     (lambda d: report_html.report_html(d, graphviz="always"), "report_html: value of graphviz must be one of: auto, never"),
     (lambda d: report_stats.report_stats(None), "report_stats: diagnosis: expected a dict"),
-    (lambda d: report_gate.report_gate(d, "always"), "report_gate: value of fail_on must be one of: critical, warning, never"),
+    (lambda d: report_gate.report_gate(d, "always"), "report_gate: value of fail_on must be one of: critical, unexplained, warning, not_verified, never"),
     (lambda d: report_fleet.report_fleet(["w1"], ["x"]), "report_fleet: host w1: field collect_facts"),
     (lambda d: report_text.report_text(d, max_findings="many"), "report_text: argument 'max_findings' is of type str.*int"),
     (lambda d: report_gate.report_gate(d, fail_on="never", verbose=True), "report_gate: unknown option.s. verbose; the options are fail_on"),

@@ -62,7 +62,7 @@ def test_gate(seed, verdict, fail_on, expected):
 
 
 def test_gate_bad_value(seed):
-    with pytest.raises(ReportError, match="cloudnet_fail_on: expected one of critical, warning, never, got 'always'"):
+    with pytest.raises(ReportError, match="cloudnet_fail_on: expected one of critical, unexplained, warning, not_verified, never, got 'always'"):
         gate(seed["diagnosis"], "always")
 
 

@@ -72,8 +72,9 @@ def _namespaces():
 
 def test_select_by_glob():
     found = _netns.select_namespaces(_namespaces(), ["cni-*", "root"])
-    assert [ns.label for ns in found] == ["root", "cni-pod", "cni-gone"]
-    assert [ns.label for ns in _netns.select_namespaces(_namespaces(), ["pid:4243"])] == ["pid:4242"]
+    assert [ns.label for ns in found] == ["root/", "cni-pod", "cni-gone"]
+    assert [ns.label for ns in _netns.select_namespaces(_namespaces(), ["pid:4243"])] == ["pid/4242"]
+    assert [ns.label for ns in _netns.select_namespaces(_namespaces(), ["pid/4243", "root/"])] == ["root/", "pid/4242"]
     assert len(_netns.select_namespaces(_namespaces(), ["*"])) == 5
 
 
@@ -91,7 +92,7 @@ def test_enumeration_from_a_fake_proc(tmp_path):
     (proc / "self").mkdir()
     found = _netns.enumerate_namespaces(proc=str(proc), default_dirs=[str(tmp_path / "run" / "netns")])
     assert [(ns.label, ns.root, ns.holder_pids) for ns in found] == [
-        ("root", True, [1]), ("blue", False, [77]), ("pid:88", False, [88])]
+        ("root/", True, [1]), ("blue", False, [77]), ("pid/88", False, [88])]
     assert _netns.enumerate_namespaces(proc=str(proc), include_unnamed=False,
                                        default_dirs=[str(run)])[-1].name == "blue"
 

@@ -23,8 +23,10 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
 from ansible_collections.cloudnet.triage.tests.unit.plugins.module_utils.arp_facts import seed_fleet
 
-KEYS = {"schema", "verdict", "hosts_seen", "hosts_unreachable", "peers_outside_limit", "findings",
-        "not_checked", "counts", "checks"}
+KEYS = {"schema", "verdict", "verdict_reason", "traffic", "hosts_seen", "hosts_unreachable", "peers_outside_limit",
+        "hosts_outside_limit", "question", "path", "paths", "findings", "not_checked", "not_checked_summary", "counts",
+        "checks"}
+PASSED = {"active": True, "paths": [{"source": "worker", "destination": "198.18.2.46", "result": "passed"}]}
 
 
 def only_arp():
@@ -43,7 +45,7 @@ def test_registry_has_one_rule_per_code():
 def test_seed_diagnosis():
     result = diagnose(seed_fleet(), rules=only_arp())
     assert set(result) == KEYS
-    assert result["schema"] == "cloudnet.triage.diagnosis/1"
+    assert result["schema"] == "cloudnet.triage.diagnosis/2"
     assert result["verdict"] == "critical"
     assert result["counts"] == {"critical": 1, "warning": 0, "info": 0}
     assert result["hosts_seen"] == ["podvm", "worker"]
@@ -51,9 +53,34 @@ def test_seed_diagnosis():
     assert json.loads(to_json(result)) == result
 
 
-def test_healthy_diagnosis():
+def test_no_fault_without_a_probe_is_not_verified():
     result = diagnose(seed_fleet(healthy=True), rules=only_arp())
-    assert result["verdict"] == "healthy" and result["findings"] == []
+    assert result["verdict"] == "not_verified" and result["findings"] == []
+    assert "no probe ran" in result["verdict_reason"]
+
+
+def test_healthy_needs_the_probe_to_pass():
+    result = diagnose(seed_fleet(healthy=True), rules=only_arp(), traffic=PASSED)
+    assert result["verdict"] == "healthy", result["verdict_reason"]
+    assert result["traffic"]["passed"] == 1 and result["traffic"]["failed"] == 0
+
+
+def test_a_failed_probe_nothing_explains_is_unexplained():
+    failed = {"active": True, "paths": [{"source": "worker", "destination": "198.18.2.46", "result": "failed"}]}
+    result = diagnose(seed_fleet(healthy=True), rules=only_arp(), traffic=failed)
+    assert result["verdict"] == "unexplained"
+
+
+def test_families_without_a_rule_are_listed_but_a_passed_probe_still_proves_the_path():
+    fleet = seed_fleet(healthy=True)
+    for entry in fleet.values():
+        entry["platform"], entry["tier"] = "openstack", "network_node"
+    result = diagnose(fleet, rules=only_arp(), traffic=PASSED)
+    unsupported = {(item["check"], item["host"]) for item in result["not_checked"] if item.get("kind") == "unsupported"}
+    assert ("dhcp", "worker") in unsupported and ("routers", "podvm") in unsupported
+    group = next(group for group in result["not_checked_summary"] if "dhcp" in group["checks"])
+    assert group["hosts"] == ["podvm", "worker"] and group["blocking"] is False
+    assert result["verdict"] == "healthy"
 
 
 def test_all_registered_checks_on_seed_rank_the_mismatch_first():
@@ -66,7 +93,9 @@ def test_unreachable_host():
     fleet["podvm"] = {"reachable": False, "groups": ["podvms"], "errors": ["UNREACHABLE"]}
     result = diagnose(fleet, rules=only_arp())
     assert result["hosts_unreachable"] == ["podvm"] and result["hosts_seen"] == ["worker"]
-    assert result["verdict"] == "healthy"
+    # An unreachable host leaves the claim unproven, even when the probes that ran passed.
+    assert diagnose(fleet, rules=only_arp(), traffic=PASSED)["verdict"] == "not_verified"
+    assert result["verdict"] == "not_verified"
     pairs = {(i["check"], i["host"]) for i in result["not_checked"]}
     assert pairs >= {("arp_consistency", "podvm"), ("arp_consistency", "worker")}
 
@@ -86,7 +115,9 @@ def test_broken_check_does_not_hide_the_others():
 
     result = diagnose(seed_fleet(), rules=only_arp() + [Rule("traffic_stops_at", "broken", (), broken)])
     assert result["findings"][0]["code"] == "arp_mac_mismatch"
-    assert {"check": "broken", "host": None, "reason": "check failed: RuntimeError: boom"} in result["not_checked"]
+    assert {"check": "broken", "host": None, "kind": "failed", "reason": "check failed: RuntimeError: boom"} in result["not_checked"]
+    assert diagnose(seed_fleet(healthy=True), rules=only_arp() + [Rule("traffic_stops_at", "broken", (), broken)],
+                    traffic=PASSED)["verdict"] == "not_verified"
 
 
 def test_ranking_horses_before_zebras():
@@ -142,7 +173,8 @@ def test_validate_rejects_non_dict():
 def test_missing_check_module_is_reported(monkeypatch):
     monkeypatch.setitem(_registry.MISSING, "_example", "No module named x")
     result = diagnose(seed_fleet(healthy=True), rules=only_arp())
-    assert {"check": "example", "host": None, "reason": "check module not available: No module named x"} in result["not_checked"]
+    assert {"check": "example", "host": None, "kind": "failed",
+            "reason": "check module not available: No module named x"} in result["not_checked"]
 
 
 def test_a_rule_narrowed_to_a_platform_reads_only_its_hosts():
@@ -157,3 +189,24 @@ def test_a_rule_narrowed_to_a_platform_reads_only_its_hosts():
     fleet["worker"]["platform"], fleet["podvm"]["platform"] = "kubernetes", "openstack"
     diagnose(fleet, rules=[Rule("router_missing", "routers", ("neighbours",), evaluate, platforms=("openstack",))])
     assert seen == ["podvm", "digest:podvm"]
+
+
+def test_a_peer_outside_the_limit_is_said_so_not_a_typo():
+    fleet = seed_fleet()
+    del fleet["podvm"]
+    result = diagnose(fleet, outside={"podvm": "198.18.10.201"})
+    assert "vxlan_peer_mismatch" not in [item["code"] for item in result["findings"]]
+    notes = [item for item in result["not_checked"] if item.get("kind") == "outside_limit"]
+    assert notes and "the address of podvm, outside this run's limit" in notes[0]["reason"]
+    assert result["hosts_outside_limit"] == ["podvm"] and result["verdict"] == "not_verified"
+    # The same remote with the whole inventory in the run is a finding again.
+    alone = diagnose(fleet)
+    assert "vxlan_peer_mismatch" in [item["code"] for item in alone["findings"]]
+
+
+def test_a_peer_behind_an_unreachable_host_is_not_evaluated():
+    fleet = seed_fleet()
+    fleet["podvm"] = {"reachable": False, "groups": [], "errors": ["UNREACHABLE"]}
+    result = diagnose(fleet)
+    assert "vxlan_peer_mismatch" not in [item["code"] for item in result["findings"]]
+    assert any(item.get("kind") == "unreachable" and "198.18.10.201" in item["reason"] for item in result["not_checked"])

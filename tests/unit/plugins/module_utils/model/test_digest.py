@@ -79,7 +79,7 @@ def test_unnamed_and_vanished_namespaces():
     gone = namespace(8, name="gone", state="vanished")
     digest = build_digest(host_facts("h", [namespace(1, root=True), pod, gone],
                                      errors=[{"namespace": "x", "section": "tc", "message": "no tc"}]), "h")
-    assert rows(digest, "owned") == [["pid:4242", "eth0", "198.18.42.2", "02:00:00:00:00:02"]]
+    assert rows(digest, "owned") == [["pid/4242", "eth0", "198.18.42.2", "02:00:00:00:00:02"]]
     assert {"namespace": "gone", "section": "namespace", "message": "namespace gone: vanished"} in digest["errors"]
     assert {"namespace": "x", "section": "tc", "message": "no tc"} in digest["errors"]
 

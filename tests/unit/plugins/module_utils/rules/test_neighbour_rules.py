@@ -152,7 +152,7 @@ def test_stale_gateway_entry():
     item = findings[0]
     assert item["severity"] == "warning" and item["confidence"] == "certain"
     assert "gateway 198.18.20.1" in item["summary"] and "FAILED" in item["summary"]
-    assert item["remedy"][0] == "arping -c 3 -I eth1 198.18.20.1"
+    assert item["remedy"][0] == "arping -c 3 -I eth1 -- 198.18.20.1"
     assert item["remedy_host"] == item["hosts"][0]
     assert local_findings(build_digest(a["netns"] if "netns" in a else a, "a"))[0]["code"] == "stale_neighbour"
 
@@ -191,8 +191,8 @@ def test_unnamed_namespace_remedy_uses_nsenter():
     podns["name"] = None
     podns["holder_pids"] = [4242]
     findings = check_arp(fleet)[0]
-    assert findings[0]["remedy"][0] == "nsenter -t 4242 -n ip link set dev vxlan0 down"
-    assert findings[0]["evidence"][-1]["namespace"] == "pid:4242"
+    assert findings[0]["remedy"][0] == "nsenter --target 4242 --net -- ip link set dev vxlan0 down"
+    assert findings[0]["evidence"][-1]["namespace"] == "pid/4242"
 
 
 def test_bad_digest_names_host_field_and_value():

@@ -47,7 +47,7 @@ def test_wrong_bridge_ranks_first():
     assert (top["code"], top["severity"], top["confidence"], top["hosts"]) == (
         "ovs_port_misplaced", "critical", "certain", ["worker"])
     assert "on bridge br-int, expected on br-ex" in top["summary"]
-    assert top["remedy"] == ["ovs-vsctl del-port br-int ovn-k8s-mp0", "ovs-vsctl add-port br-ex ovn-k8s-mp0"]
+    assert top["remedy"] == ["ovs-vsctl -- del-port br-int ovn-k8s-mp0", "ovs-vsctl -- add-port br-ex ovn-k8s-mp0"]
 
 
 def test_missing_port_tag_and_iface_id():
@@ -112,7 +112,8 @@ def test_ovs_absent_is_not_checked():
     entry = {"ovs": {"schema": "cloudnet.triage.ovs/1", "host": "podvm", "available": False,
                      "reason": "OVS not running", "bridges": []}}
     findings, not_checked = run_all({"podvm": entry})
-    assert findings == [] and {"check": "ovs_ports", "host": "podvm", "reason": "OVS not running"} in not_checked
+    expected = {"check": "ovs_ports", "host": "podvm", "reason": "OVS not running", "kind": "absent"}
+    assert findings == [] and expected in not_checked
 
 
 @pytest.mark.parametrize("expect, field", [

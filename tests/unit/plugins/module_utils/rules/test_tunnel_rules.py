@@ -148,7 +148,8 @@ def test_missing_facts_are_not_checked_and_unreachable_hosts_skipped():
     fleet = seed_fleet()
     del fleet["podvm"]["vxlan"]
     findings, not_checked = run_all(fleet)
-    assert {"check": "vxlan_peer", "host": "podvm", "reason": "no vxlan_peer_check facts for this host"} in not_checked
+    assert {"check": "vxlan_peer", "host": "podvm", "reason": "no vxlan_peer_check facts for this host",
+            "kind": "not_collected"} in not_checked
     fleet = seed_fleet()
     fleet["podvm"]["reachable"] = False
     assert pair_tunnels(fleet)[0]["b"] is None
@@ -199,7 +200,7 @@ def test_ovs_vxlan_port_key_mismatch():
                     interface["options"]["key"] = "555006"
     top = run_all(fleet)[0][0]
     assert top["code"] == "vxlan_peer_mismatch" and "VNI differs" in top["summary"]
-    assert top["remedy"][0] == "ovs-vsctl set interface vx0 options:key=555005 options:dst_port=4789  # on hv"
+    assert top["remedy"][0] == "ovs-vsctl -- set interface vx0 options:key=555005 options:dst_port=4789  # on hv"
     for bridge in fleet["hv"]["ovs"]["bridges"]:
         for port in bridge["ports"]:
             for interface in port["interfaces"]:
