@@ -22,7 +22,7 @@ trap teardown EXIT
 
 echo "demo: building lab scenario $scenario"
 ansible-playbook cloudnet.triage.lab -e "scenario=$scenario" -e state=present -e "lab_dir=$lab_dir"
-echo "demo: diagnosing (inventory $lab_dir/inventory.yml, reports in $report_dir)"
+echo "demo: diagnosing (inventory $lab_dir/inventory.yml)"
+# The last output is the diagnosis summary (verdict, first finding, evidence, remedy, the report's path):
+# ansible.cfg's stdout callback cloudnet.triage.concise prints it after the recap; the lab is torn down silently.
 ansible-playbook -i "$lab_dir/inventory.yml" diagnose.yml -e "cloudnet_report_dir=$report_dir" -e cloudnet_fail_on=never
-echo "demo: reports written to $report_dir:"
-find "$report_dir" -maxdepth 1 -type f -printf "  %f\n" 2>/dev/null | sort

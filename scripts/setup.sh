@@ -7,15 +7,16 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 1
 
 apt_packages=(iproute2 openvswitch-switch dnsmasq-base iputils-ping arping tcpdump iptables nftables
-  ebtables socat graphviz chromium shellcheck procps util-linux kmod python3 python3-venv git rsync)
+  ebtables socat graphviz chromium shellcheck procps util-linux kmod python3 python3-venv git rsync sosreport
+  ethtool udhcpc ovn-central ovn-host)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
-  # Package scripts must not start OVS or dnsmasq in the machine's root namespace: the lab starts its
-  # own daemons inside lab hosts only.
+  # Package scripts must not start OVS, OVN (ovn-central, ovn-host) or dnsmasq in the machine's root
+  # namespace: the lab starts its own daemons inside lab hosts only.
   policy=/usr/sbin/policy-rc.d
   created_policy=""
   if [ ! -e "$policy" ]; then
@@ -59,4 +60,7 @@ if args:
     subprocess.check_call([sys.executable, "-m", "pip", "install"] + args)
 PY
 fi
-echo "setup: ready ($(.venv/bin/ansible --version | head -1))"
+# The whole output first, then its first line: `| head -1` closed the pipe while ansible still wrote, and
+# Python printed a BrokenPipeError traceback (about 3 runs in 10).
+version=$(.venv/bin/ansible --version)
+echo "setup: ready (${version%%$'\n'*})"

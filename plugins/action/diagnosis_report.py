@@ -6,37 +6,29 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
-
+from ansible_collections.cloudnet.triage.plugins.module_utils.offline._inputs import write_saved
 from ansible_collections.cloudnet.triage.plugins.modules.diagnosis_report import DOCUMENTATION
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import filter_interface
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._action import ControllerAction, action_spec
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._run import run_report
 
-# The options are the ones DOCUMENTATION declares, read from it: one definition, no copy to drift.
-_SPEC = filter_interface(DOCUMENTATION).spec
 
-
-class ActionModule(ActionBase):
-    """Runs on the controller only: no connection, no module shipped to a host."""
-
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    NAME = "cloudnet.triage.diagnosis_report"
+    SPEC = action_spec(DOCUMENTATION)
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        validation = ArgumentSpecValidator(_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            raise AnsibleActionFail("cloudnet.triage.diagnosis_report: %s" % "; ".join(validation.error_messages))
-        args = validation.validated_parameters
+        args = self.validated()
         try:
             report = run_report(args["hosts"], args["collected"], args["active_hosts"], args["report_dir"], args["formats"],
                                 graphviz=args["graphviz"], junit_fail_on=args["junit_fail_on"], fail_on=args["fail_on"],
                                 outside=dict((str(name), str(address or name)) for name, address in args["outside"].items()),
                                 plan=args["plan"], probe_results=args["probe_results"])
+            if args.get("facts_dir"):
+                # What this action got per host, saved as is: an offline run replays the same path.
+                result["facts_files"] = write_saved(args["facts_dir"], args["hosts"], args["collected"], args["active_hosts"])
         except (ValueError, TypeError, OSError) as exc:
-            raise AnsibleActionFail("cloudnet.triage.diagnosis_report: %s" % exc)
+            raise self.error(exc)
         result.update(
             changed=False,
             diagnosis=report["diagnosis"],

@@ -6,37 +6,26 @@
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._plan import probe_plan
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._collected import build_fleet
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
 from ansible_collections.cloudnet.triage.plugins.modules.probe_plan import DOCUMENTATION
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import filter_interface
-
-_SPEC = filter_interface(DOCUMENTATION).spec
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._action import ControllerAction, action_spec
 
 
-class ActionModule(ActionBase):
-    """Runs on the controller only: no connection, no module shipped to a host."""
-
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(ControllerAction):
+    NAME = "cloudnet.triage.probe_plan"
+    SPEC = action_spec(DOCUMENTATION)
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        validation = ArgumentSpecValidator(_SPEC).validate(self._task.args)
-        if validation.error_messages:
-            raise AnsibleActionFail("cloudnet.triage.probe_plan: %s" % "; ".join(validation.error_messages))
-        args = validation.validated_parameters
+        args = self.validated()
         try:
             fleet = build_fleet(list(args["hosts"]), list(args["collected"]), list(args["active_hosts"]))
             plan = probe_plan(build_model(fleet, strict=False), args["question"], active=args["active"],
                               rounds=args["rounds"], bound=args["bound"])
         except (ValueError, TypeError) as exc:
             # The question's error names the field and the value; nothing has been sent yet.
-            raise AnsibleActionFail("cloudnet.triage.probe_plan: %s" % exc)
+            raise self.error(exc)
         result.update(changed=False, plan=plan, ansible_facts={"probe_plan": plan})
         return result

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: report_junit
-short_description: JUnit XML of a diagnosis, one test case per check
+short_description: JUnit XML of a diagnosis, one test case per check family and host
 version_added: 0.1.0
 author: cloudnet.triage developers (@cloudnet)
 description:
   - Renders a diagnosis (schema C(cloudnet.triage.diagnosis/2)) as JUnit XML for CI systems.
-  - One test case per check; a check with a finding at or above O(fail_on) is a failure; a check no seen host could run
-    is skipped; other findings and not-checked notes go to the test case's C(system-out).
+  - One test case per check family and host (C(classname) the family, C(name) the host). A case with a finding of that
+    family on that host at or above O(fail_on) is a failure carrying the finding's sentence, evidence and remedy; a
+    family that did not run on that host (C(not_checked)) is skipped with the reason; findings below the threshold go
+    to C(system-out). Every case has a C(time) (zero from this filter; the report role measures the rules).
   - The document is always well-formed XML 1.0; control characters in names from the hosts, which XML cannot carry,
     are written out as C(\xNN).
 positional: _input, fail_on, checks

@@ -42,6 +42,9 @@ _value:
     - C(a) and C(b) are C({host, namespace, device, vni, port, remote, local, mtu}); C(b) is null when no end on the
       remote's owner points back. C(consistent) is true when the two ends agree on VNI and port;
       C(problems) lists what does not agree.
+    - C(cause) says why in a word (C(unowned), C(local), C(one_way), C(differ), or null); C(unseen) marks an end
+      that was not judged because its partner or owner may lie in what a host's facts do not show (a namespace
+      denied, a read narrowed by its patterns), C(problems) then says which.
   type: list
   elements: dict
 """
@@ -51,7 +54,9 @@ from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import doc
 
 
 def _pairs(fleet):
-    return build_model(fleet).tunnel_pairs()
+    model = build_model(fleet)
+    # Ends not judged (what would decide them lies in namespaces a host could not read) are listed too.
+    return model.tunnel_pairs() + model.unseen_pairs
 
 
 vxlan_pairs = documented_filter(DOCUMENTATION, _pairs, input_name="fleet")

@@ -12,11 +12,12 @@ Defined once: readers stamp them, the controller checks them, tests and docs rea
 
 from __future__ import annotations
 
-__all__ = ["ARP_SCHEMA", "DIAGNOSIS_SCHEMA", "DIAGNOSIS_SCHEMAS_READ", "HOST_SCHEMA", "NETNS_SCHEMA", "OVS_SCHEMA", "VXLAN_SCHEMA"]
+__all__ = ["ARP_SCHEMA", "DIAGNOSIS_SCHEMA", "DIAGNOSIS_SCHEMAS_READ", "HOST_SCHEMA", "NETNS_SCHEMA", "OVN_SCHEMA", "OVS_SCHEMA", "VXLAN_SCHEMA"]
 
 HOST_SCHEMA = "cloudnet.triage.host/1"          # one read of a host: namespaces, sections, OVS
 NETNS_SCHEMA = "cloudnet.triage.netns/1"        # netns_probe's view of it
 OVS_SCHEMA = "cloudnet.triage.ovs/1"            # ovs_port_owner's view
+OVN_SCHEMA = "cloudnet.triage.ovn/1"            # an OVN chassis: its settings, controller, bindings
 VXLAN_SCHEMA = "cloudnet.triage.vxlan/1"        # vxlan_peer_check's view
 ARP_SCHEMA = "cloudnet.triage.arp/1"            # the compact neighbour digest
 DIAGNOSIS_SCHEMA = "cloudnet.triage.diagnosis/2"

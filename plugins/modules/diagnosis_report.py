@@ -23,22 +23,9 @@ description:
   - The R(cloudnet.triage.report,ansible_collections.cloudnet.triage.report_role) role calls it once per run.
 author:
   - cloudnet.triage contributors (@cloudnet)
+extends_documentation_fragment:
+  - cloudnet.triage.collected
 options:
-  hosts:
-    description: The hosts of the play, C(ansible_play_hosts_all).
-    type: list
-    elements: str
-    required: true
-  collected:
-    description: The C(collect_facts) fact of each host in O(hosts), in the same order; null for a host that has none.
-    type: list
-    elements: raw
-    required: true
-  active_hosts:
-    description: The hosts still active, C(ansible_play_hosts); the others failed and count as unreachable.
-    type: list
-    elements: str
-    required: true
   outside:
     description:
       - Inventory hosts outside this run's limit, each with the address the inventory gives it (C(ansible_host), else its
@@ -57,6 +44,12 @@ options:
     description: Directory for the reports on the controller, created when missing.
     type: path
     required: true
+  facts_dir:
+    description:
+      - Directory on the controller where each host's facts are saved, as this action got them (one C(<host>.json),
+        schema C(cloudnet.triage.saved/1), the host snapshot's own schema inside), to diagnose them later and
+        elsewhere with the C(cloudnet.triage.diagnose_offline) playbook (docs/offline.md). Not saved when omitted.
+    type: path
   formats:
     description: Files to write - text (C(report.txt)), json (C(diagnosis.json)), html (C(report.html)), junit (C(junit.xml)),
       fleet (C(fleet.json), every fact collected).
@@ -138,6 +131,11 @@ gate:
   description: Whether the verdict reaches O(fail_on).
   returned: always
   type: bool
+facts_files:
+  description: The saved facts files, one per host.
+  returned: when O(facts_dir) is set
+  type: list
+  elements: str
 ansible_facts:
   description: The facts C(report_fleet) (the fleet facts), C(report_diagnosis) (the diagnosis) and C(report_path)
     (RV(report_dir)), set on every host of the play.

@@ -44,6 +44,31 @@ options:
     type: str
     choices: [json, zlib]
     default: zlib
+  extra_sections:
+    description:
+      - Sections read on top of the default ones, for the platform rules; each costs time, so none is read unless asked.
+      - C(sockets) lists the listening sockets of every read namespace (TCP in LISTEN, bound UDP; IPv4 and IPv6) over
+        netlink sock_diag, no C(ss) needed, each with the PID and name of the process holding it where C(/proc) shows it.
+      - C(firewall) lists every namespace's firewall rules with their counters and its base chains with their policies
+        (nftables over netlink, which covers iptables-nft and ebtables-nft; legacy iptables with C(iptables-legacy-save -c)
+        where legacy tables are loaded), and what could not be read.
+      - C(processes) lists the host's processes with their network namespace (inode) and command line (bounded).
+      - C(files) reads the files O(files) names, read-only and size-capped, never through a symlink.
+    type: list
+    elements: str
+    choices: [sockets, firewall, processes, files]
+    default: []
+  files:
+    description:
+      - Paths (shell globs within one name, like C(/var/lib/neutron/dhcp/*/host)) read with O(extra_sections=[files]).
+      - Only paths below the directories the platform rules read are accepted (C(/var/lib/neutron), C(/etc/neutron),
+        C(/etc/cloudstack), C(/var/lib/cloud), C(/run/cloud-init), a guest's C(/etc/network), C(/etc/netplan),
+        C(/etc/sysconfig/network-scripts)); each file at most 64 KiB, 1 MiB and 256 files in all; values of keys that
+        name secrets are replaced with C(<redacted>).
+      - Unset, the files the platform rules read (Neutron's DHCP host, opts and leases files, HA router state, agent
+        C(*.ini), CloudStack's C(agent.properties), cloud-init's C(result.json) and C(status.json)).
+    type: list
+    elements: str
 attributes:
   check_mode:
     support: full
@@ -57,6 +82,11 @@ seealso:
 EXAMPLES = r"""
 - name: Read the whole host once
   cloudnet.triage.host_snapshot:
+  register: collect_snapshot
+
+- name: An OpenStack network node, with the facts the platform rules read
+  cloudnet.triage.host_snapshot:
+    extra_sections: [sockets, firewall, processes, files]
   register: collect_snapshot
 
 - name: Only the pod namespaces and the host's own, uncompressed
@@ -98,8 +128,10 @@ snapshot:
           compressed with zlib (O(encoding=zlib)).
         - "Top level: C(schema), C(host), C(sections), C(namespaces) (each with C(id), C(name), C(root), C(holder_pids),
           C(state), C(entered) and the sections C(links), C(addresses), C(routes), C(neighbours), C(fdb), C(tc),
-          C(sysctls)), C(errors), C(ovs) (schema C(cloudnet.triage.ovs/1); absent with O(read_ovs=false)) and C(reader);
-          see docs/netns_probe.md."
+          C(sysctls), and when asked C(sockets) and C(firewall)), C(errors), when asked C(processes) and C(files),
+          C(ovs) (schema C(cloudnet.triage.ovs/1); absent with O(read_ovs=false)), C(ovn) (schema
+          C(cloudnet.triage.ovn/1): an OVN chassis's settings, ovn-controller, ports and Southbound bindings, read only
+          where C(ovn-remote) is set; absent with O(read_ovs=false)) and C(reader); see docs/netns_probe.md and docs/ovn.md."
       returned: always
       type: str
     reader:
@@ -128,21 +160,27 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._common import probe_argument_spec
-from ansible_collections.cloudnet.triage.plugins.module_utils.collect._reader import ProbeError, read_host
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._files import DEFAULT_FILES
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._reader import OPTIONAL_SECTIONS, ProbeError, read_host
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._views import ENCODINGS, encode_snapshot
 
 
 def main():
     module = AnsibleModule(
         argument_spec=probe_argument_spec(ovs=True, encoding={"type": "str", "choices": list(ENCODINGS), "default": "zlib"},
-                                          read_ovs={"type": "bool", "default": True}),
+                                          read_ovs={"type": "bool", "default": True},
+                                          extra_sections={"type": "list", "elements": "str", "default": [],
+                                                          "choices": list(OPTIONAL_SECTIONS)},
+                                          files={"type": "list", "elements": "str"}),
         supports_check_mode=True,
     )
     params = module.params
     try:
         facts = read_host(namespaces=params["namespaces"], netns_dirs=params["netns_dirs"],
                           include_unnamed=params["include_unnamed"], timeout=params["timeout"],
-                          ovs_db_socket=params["ovs_db_socket"], ovs=params["read_ovs"])
+                          ovs_db_socket=params["ovs_db_socket"], ovs=params["read_ovs"],
+                          extra_sections=params["extra_sections"],
+                          files=DEFAULT_FILES if params["files"] is None else params["files"])
     except ProbeError as exc:
         module.fail_json(msg="host_snapshot on %s: %s" % (os.uname()[1], exc), changed=False)
     module.exit_json(changed=False, snapshot=encode_snapshot(facts, params["encoding"]))

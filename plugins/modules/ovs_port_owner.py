@@ -16,8 +16,9 @@ description:
     interface type, ofport, VLAN tag and trunks, bond members with their link state, the C(external_ids)
     that tie a port to a VM or pod (C(iface-id), C(attached-mac), C(vm-uuid), C(iface-status)),
     the interface C(error) column and the interface counters.
-  - When Open vSwitch is not installed or not running (no socket, connection refused), or its socket refuses this
-    user (permission denied), the module returns O(ignore:ovs.available=false) with the reason instead of failing.
+  - When Open vSwitch is not installed or not running (no socket, connection refused), its socket refuses this
+    user (permission denied), or the database does not answer in time or answers wrongly, the module returns
+    O(ignore:ovs.available=false) with the reason instead of failing; only invalid options fail the task.
   - The same OVSDB read is part of M(cloudnet.triage.host_snapshot)'s one read of a host.
   - Facts follow the schema C(cloudnet.triage.ovs/1) (docs/contracts.md).
 author:
@@ -38,7 +39,8 @@ options:
     default: unix:/run/openvswitch/db.sock
   timeout:
     description:
-      - Seconds to wait for the database before failing with a message that names the socket.
+      - Seconds to wait for the database; past them the facts say O(ignore:ovs.available=false) with a reason that
+        names the socket.
     type: float
     default: 10.0
   interval:
@@ -128,6 +130,14 @@ ovs:
           description: C(secure), C(standalone) or null.
           returned: always
           type: str
+        flow_count:
+          description:
+            - The number of OpenFlow flows in the bridge's tables, from one aggregate request over its mgmt socket
+              (C(<run dir>/<bridge>.mgmt), next to the database socket).
+            - Null when that socket is absent or does not answer within a second. C(0) on a bridge whose C(fail_mode) is C(secure)
+              means the bridge forwards nothing.
+          returned: always
+          type: int
         external_ids:
           description: The bridge's external_ids.
           returned: always
@@ -239,9 +249,11 @@ ovs:
                   type: float
 """
 
+import socket
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovs import read_ovs
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovs import read_ovs, unavailable
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovsdb import DEFAULT_DB_SOCKET, OvsdbError
 
 
@@ -263,7 +275,10 @@ def main():
     try:
         facts = read_ovs(params["db_socket"], ports=params["ports"], timeout=params["timeout"],
                          interval=params["interval"])
-    except (OvsdbError, ValueError) as exc:
+    except OvsdbError as exc:
+        # A database that does not answer, or answers wrongly, is a fact about this host, not a failed task.
+        facts = unavailable(socket.gethostname(), "OVS database not readable: %s" % exc, params["ports"])
+    except ValueError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, ovs=facts)
 

@@ -21,22 +21,9 @@ description:
   - An action that runs on the controller only; it contacts no host and changes nothing.
 author:
   - cloudnet.triage contributors (@cloudnet)
+extends_documentation_fragment:
+  - cloudnet.triage.collected
 options:
-  hosts:
-    description: The hosts of the play, C(ansible_play_hosts_all).
-    type: list
-    elements: str
-    required: true
-  collected:
-    description: The C(collect_facts) fact of each host in O(hosts), in the same order; null for a host that has none.
-    type: list
-    elements: raw
-    required: true
-  active_hosts:
-    description: The hosts still active, C(ansible_play_hosts).
-    type: list
-    elements: str
-    required: true
   question:
     description:
       - Why can't X reach Y - a dict C({source - {host, namespace, interface, address}, destination - {address, protocol, port}})

@@ -24,7 +24,11 @@ description:
   - In the socket's namespace it finds the route to the remote by longest-prefix match over the routes read (as
     C(ip route get) would answer, policy rules aside) and tells whether the remote is an address of this very host.
   - With O(active=true) it also sends a few bounded ICMP echo requests with the don't-fragment bit (C(ping -M do))
-    from the socket's namespace to the remote, sized so the outer packet is the overlay MTU plus the overhead.
+    from the socket's namespace to the remote, sized so the outer packet is the overlay MTU plus the overhead;
+    only to remotes listed in O(targets).
+  - O(timeout) bounds the whole run, the read and the pings together; a ping starts only while its longest run
+    (O(count) requests 0.2 s apart, then O(ping_timeout)) still fits, the tunnels left over are listed in
+    RV(vxlan.errors) and RV(vxlan.complete) is false.
   - Pair the tunnel ends of several hosts and turn them into findings with the C(cloudnet.triage.vxlan_pairs)
     and C(cloudnet.triage.vxlan_findings) filters.
   - Facts follow the schema C(cloudnet.triage.vxlan/1) (docs/contracts.md).
@@ -35,9 +39,18 @@ extends_documentation_fragment:
 options:
   active:
     description:
-      - Send DF pings to each unicast remote from the socket's namespace. Sends traffic; off by default.
+      - Send DF pings to each unicast remote that O(targets) lists, from the socket's namespace. Sends traffic; off by
+        default.
     type: bool
     default: false
+  targets:
+    description:
+      - The addresses the DF pings of O(active=true) may go to, for example every address the controller's facts show
+        owned by a host of the inventory (the fleet's owned addresses).
+      - A remote that is not listed is not pinged, and RV(vxlan.errors) says so; without O(targets) no ping is sent at
+        all, so a ping never goes to an address nobody justified (a typo in a remote may be someone else's host).
+    type: list
+    elements: str
   count:
     description:
       - Echo requests per tunnel in the active check (1 to 10).
@@ -61,11 +74,13 @@ EXAMPLES = r"""
   cloudnet.triage.vxlan_peer_check:
   register: tunnels
 
-- name: Only the pod namespaces, with a path MTU check to each remote
+- name: Only the pod namespaces, with a path MTU check to the remotes the inventory's hosts own
   cloudnet.triage.vxlan_peer_check:
     namespaces: ['podns', 'cni-*']
     active: true
     count: 2
+    timeout: 20
+    targets: "{{ ansible_play_hosts | map('extract', hostvars, ['ansible_all_ipv4_addresses']) | flatten }}"
 
 - name: Pair the tunnel ends of all hosts
   ansible.builtin.debug:
@@ -90,9 +105,23 @@ vxlan:
       returned: always
       type: str
     complete:
-      description: False when the timeout cut the reading short (see RV(vxlan.errors)).
+      description: False when the timeout cut the reading or the pings short (see RV(vxlan.errors)).
       returned: always
       type: bool
+    seconds:
+      description: How long the module's run took, the read and the pings; at most O(timeout) plus the start.
+      returned: always
+      type: float
+    unread:
+      description: Namespaces the read listed but could not read, as C({namespace, state}) (C(denied), C(timeout)).
+      returned: always
+      type: list
+      elements: dict
+    selection:
+      description: What the read took of the namespaces listed, C({patterns, listed, selected, narrowed, unmatched,
+        hidden}); C(hidden) says why some namespaces are not even listed (an unprivileged run), or is null.
+      returned: always
+      type: dict
     reader:
       description: How the host was read; always C(netlink) (the in-process one-pass reader). Older versions could
         say C(iproute2).
@@ -238,6 +267,8 @@ vxlan:
           type: dict
 """
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._common import probe_argument_spec
@@ -245,11 +276,14 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.collect._reader im
 
 
 def main():
+    # The timeout bounds the whole run, from here: the read and the pings share it.
+    started = time.monotonic()
     module = AnsibleModule(
         argument_spec=probe_argument_spec(
             active={"type": "bool", "default": False},
             count={"type": "int", "default": 3},
             ping_timeout={"type": "int", "default": 1},
+            targets={"type": "list", "elements": "str"},
         ),
         supports_check_mode=True,
     )
@@ -271,6 +305,8 @@ def main():
             active=params["active"],
             count=params["count"],
             ping_timeout=params["ping_timeout"],
+            targets=params["targets"],
+            started=started,
         )
     except ProbeError as exc:
         module.fail_json(msg="vxlan_peer_check: %s" % exc)

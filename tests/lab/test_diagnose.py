@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -37,7 +38,9 @@ def run_diagnose(inventories, report_dir, *extra, check=True):
 
 
 def numbered_lines(stdout):
-    return [line.strip().strip('",') for line in stdout.splitlines() if line.strip().startswith('" 1.') or line.strip()[:5].strip('" ').rstrip(".").isdigit()]
+    """The ranked finding lines of the summary: plain (cloudnet.triage.concise) or JSON-quoted (default callback)."""
+    lines = [line.strip().strip('",') for line in stdout.splitlines()]
+    return [line for line in lines if re.match(r"[0-9]+\. ", line)]
 
 
 def load(report_dir, name="diagnosis.json"):
@@ -120,7 +123,7 @@ def test_seed001_end_to_end(lab_factory, tmp_path):
 
     html = report_dir / "report.html"
     page = html.read_text()
-    assert "layout: dot" in page and "<svg" in page and "#d62728" in page
+    assert 'data-layout="dot"' in page and "<svg" in page and "#d62728" in page
     os.makedirs(OUTPUT, exist_ok=True)
     png = os.path.join(OUTPUT, "report-screenshot.png")
     if os.path.exists(png):
@@ -216,3 +219,23 @@ def test_bad_role_variable_fails_before_any_probe(lab_factory, tmp_path):
     assert result.returncode != 0
     assert "cloudnet_fail_on" in result.stdout + result.stderr
     assert "Read namespaces" not in result.stdout
+
+
+def test_the_question_checked_first_then_probed_along_its_path(lab_factory, tmp_path):
+    lab = lab_factory("vxlan_udp_dropped")
+    # A destination no fact contains: one clear error naming the field and the value, and no probe task ran.
+    bad = run_diagnose([lab.inventory], tmp_path / "bad", "-e", "cloudnet_question='from=hv1 to=198.18.9.9'", check=False)
+    assert bad.returncode != 0
+    assert "cloudnet_question.destination.address: 198.18.9.9 is an address no collected fact contains" in bad.stdout
+    assert "Send or capture this round's probe" not in bad.stdout
+    report_dir = tmp_path / "report"
+    run_diagnose([lab.inventory], report_dir, "-e", "cloudnet_question='from=hv1 to=198.18.100.2'")
+    diagnosis = load(report_dir)
+    assert diagnosis["question"]["destination"]["address"] == "198.18.100.2"
+    assert [hop["host"] for hop in diagnosis["path"]["hops"]][:1] == ["hv1"]
+    top = diagnosis["findings"][0]
+    assert top["code"] == "traffic_stops_at" and diagnosis["verdict"] == "unexplained"
+    # The captures put the stop on hv2, between its underlay and its VXLAN device, where the drop rule counted.
+    assert "between eth1 on hv2 and vxlan100 on hv2" in top["summary"] and "dport 4789 drop" in top["summary"]
+    assert diagnosis["traffic"]["paths"][0]["sent"] <= 5
+    assert 'id="path"' in (report_dir / "report.html").read_text()

@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import struct
 import time
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import OVS_SCHEMA
@@ -17,21 +19,26 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovsdb imp
     DEFAULT_DB_SOCKET,
     OvsdbUnavailable,
     decode_rows,
+    parse_socket_path,
     transact,
 )
 
-__all__ = ["OVS_SCHEMA", "add_deltas", "OWNER_EXTERNAL_IDS", "STATISTICS", "build_facts", "operations", "read_ovs",
-           "unavailable"]
+__all__ = ["CHASSIS_EXTERNAL_IDS", "OVS_SCHEMA", "add_deltas", "OWNER_EXTERNAL_IDS", "STATISTICS", "build_facts", "flow_count", "operations",
+           "read_ovs", "unavailable"]
 
 # external_ids keys that tie a port to a VM or pod (OpenStack/OVN: iface-id; libvirt: vm-uuid).
 OWNER_EXTERNAL_IDS = ("iface-id", "attached-mac", "vm-uuid", "vm-id", "iface-status", "k8s.ovn.org/network")
+
+# Open_vSwitch external_ids a chassis is configured by (ovn-controller reads them); other keys stay out.
+CHASSIS_EXTERNAL_IDS = ("system-id", "hostname", "ovn-remote", "ovn-encap-type", "ovn-encap-ip", "ovn-bridge",
+                        "ovn-bridge-mappings", "ovn-bridge-datapath-type", "ovn-monitor-all", "ovn-remote-probe-interval")
 
 # Counters kept from Interface.statistics (others vary by driver and add nothing to a diagnosis).
 STATISTICS = ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_dropped", "tx_dropped",
               "rx_errors", "tx_errors")
 
 _COLUMNS = {
-    "Open_vSwitch": ["ovs_version", "db_version"],
+    "Open_vSwitch": ["ovs_version", "db_version", "external_ids"],
     "Bridge": ["_uuid", "name", "ports", "datapath_type", "fail_mode", "external_ids"],
     "Port": ["_uuid", "name", "interfaces", "tag", "trunks", "vlan_mode", "bond_mode",
              "bond_active_slave", "external_ids"],
@@ -39,6 +46,15 @@ _COLUMNS = {
                   "error", "external_ids", "statistics", "mtu", "options"],
 }
 _TABLES = ("Open_vSwitch", "Bridge", "Port", "Interface")
+
+# OpenFlow 1.0 (every ovs-vswitchd speaks it on a bridge's mgmt socket): HELLO, then one aggregate request
+# over all tables, all flows (OFPFW_ALL, table 0xff, out_port OFPP_NONE).
+_OF_HEADER = struct.Struct("!BBHI")
+_OFPT_HELLO, _OFPT_ERROR, _OFPT_ECHO_REQUEST, _OFPT_ECHO_REPLY = 0, 1, 2, 3
+_OFPT_STATS_REQUEST, _OFPT_STATS_REPLY, _OFPST_AGGREGATE = 16, 17, 2
+_AGGREGATE_BODY = struct.pack("!HH", _OFPST_AGGREGATE, 0) + struct.pack("!I", 0x3FFFFF) + b"\0" * 36 + struct.pack(
+    "!BBH", 0xFF, 0, 0xFFFF)
+_XID = 0x636e7401
 
 
 def operations():
@@ -137,12 +153,15 @@ def build_facts(results, host, ports=None):
             "ports": bridge_ports,
         })
     version = rows.get("Open_vSwitch") or [{}]
+    chassis_ids = version[0].get("external_ids") or {}
     return {
         "schema": OVS_SCHEMA,
         "host": host,
         "available": True,
         "reason": None,
         "ovs_version": _optional(version[0].get("ovs_version")),
+        "external_ids": dict((key, chassis_ids[key]) for key in CHASSIS_EXTERNAL_IDS
+                             if isinstance(chassis_ids, dict) and isinstance(chassis_ids.get(key), str)),
         "bridges": bridges,
         "owners": owners,
         "absent": sorted(wanted - found),
@@ -182,6 +201,70 @@ def unavailable(host, reason, ports=None):
     }
 
 
+def _recv_exact(sock, size):
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise OSError("the connection closed")
+        data += chunk
+    return data
+
+
+def flow_count(mgmt_socket, timeout=1.0, connector=None):
+    """The number of OpenFlow flows of one bridge, from its mgmt socket (one aggregate request); None when
+    the socket is absent or does not answer in time. ``connector`` (tests) replaces the socket."""
+    deadline = time.monotonic() + float(timeout)
+    sock = None
+    try:
+        if connector is None:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(max(float(timeout), 0.001))
+            sock.connect(mgmt_socket)
+        else:
+            sock = connector(mgmt_socket)
+        sock.sendall(_OF_HEADER.pack(1, _OFPT_HELLO, _OF_HEADER.size, _XID)
+                     + _OF_HEADER.pack(1, _OFPT_STATS_REQUEST, _OF_HEADER.size + len(_AGGREGATE_BODY), _XID + 1)
+                     + _AGGREGATE_BODY)
+        for _message in range(16):   # HELLO, maybe an echo request, then the reply: a bounded exchange
+            if time.monotonic() > deadline:
+                return None
+            version, kind, length, xid = _OF_HEADER.unpack(_recv_exact(sock, _OF_HEADER.size))
+            if length < _OF_HEADER.size or length > 65535:
+                return None
+            body = _recv_exact(sock, length - _OF_HEADER.size)
+            if kind == _OFPT_ECHO_REQUEST:
+                sock.sendall(_OF_HEADER.pack(version, _OFPT_ECHO_REPLY, length, xid) + body)
+            elif kind == _OFPT_ERROR and xid == _XID + 1:
+                return None
+            elif kind == _OFPT_STATS_REPLY and xid == _XID + 1 and len(body) >= 24:
+                # ofp_stats_reply {type, flags}, ofp_aggregate_stats_reply {packets u64, bytes u64, flows u32}
+                return struct.unpack_from("!I", body, 20)[0]
+        return None
+    except (OSError, struct.error):
+        return None
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+def _add_flow_counts(facts, db_socket, deadline):
+    """Each bridge's ``flow_count``: ovs-vswitchd's mgmt socket sits next to the database socket."""
+    try:
+        run_dir = os.path.dirname(parse_socket_path(db_socket))
+    except ValueError:
+        run_dir = None
+    for bridge in facts["bridges"]:
+        name = bridge.get("name")
+        bridge["flow_count"] = None
+        # A bridge name is data from the database: only a plain file name can become a socket path.
+        if run_dir and isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\0" not in name:
+            left = deadline - time.monotonic()
+            if left > 0:
+                bridge["flow_count"] = flow_count(os.path.join(run_dir, name + ".mgmt"), timeout=min(1.0, left))
+    return facts
+
+
 def read_ovs(db_socket=DEFAULT_DB_SOCKET, ports=None, timeout=10.0, host=None, connector=None, interval=0.0):
     """Read the facts; OVS absent or its socket refused to this user is a fact (``available: false``).
 
@@ -196,8 +279,13 @@ def read_ovs(db_socket=DEFAULT_DB_SOCKET, ports=None, timeout=10.0, host=None, c
             time.sleep(interval)
             add_deltas(first, read_ovs(db_socket, ports, timeout, host, connector), interval)
         return first
+    parse_socket_path(db_socket)   # the local OVS database is a unix socket (ValueError names the option otherwise)
     try:
         results = transact(db_socket, operations(), timeout=timeout, connector=connector)
     except OvsdbUnavailable as exc:
         return unavailable(host, str(exc), ports)
-    return build_facts(results, host, ports)
+    facts = build_facts(results, host, ports)
+    if connector is None:
+        # Not with a test's stand-in database: there is no ovs-vswitchd behind it.
+        _add_flow_counts(facts, db_socket, time.monotonic() + float(timeout))
+    return facts

@@ -24,11 +24,14 @@ __all__ = [
     "OvsdbUnavailable",
     "decode_value",
     "decode_rows",
+    "call",
+    "parse_remote",
     "parse_socket_path",
     "transact",
 ]
 
 DEFAULT_DB_SOCKET = "unix:/run/openvswitch/db.sock"
+_OVS = "the OVS database"
 
 # Connection failures that mean "OVS is not installed or not running here", not a broken probe.
 _UNAVAILABLE_ERRNOS = (errno.ENOENT, errno.ECONNREFUSED, errno.ENOTDIR, errno.ENOTSOCK)
@@ -57,6 +60,30 @@ def parse_socket_path(db_socket):
     return path
 
 
+def parse_remote(remote):
+    """An OVSDB remote as ovn-controller reads ``ovn-remote``: ``unix:/path`` (or a bare path) -> ("unix", path),
+    ``tcp:IP:PORT`` / ``tcp:[IPv6]:PORT`` -> ("tcp", (ip, port)); ``ssl:`` and anything else is refused by name
+    (reading an ssl remote needs the chassis's keys, which a read-only probe does not touch)."""
+    if isinstance(remote, str) and remote.startswith("tcp:"):
+        rest = remote[len("tcp:"):]
+        address, _sep, port = rest.rpartition(":")
+        if address.startswith("[") and address.endswith("]"):
+            address = address[1:-1]
+        try:
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            socket.inet_pton(family, address)
+            number = int(port)
+        except (OSError, ValueError):
+            raise ValueError("remote %r is not tcp:IP:PORT" % (remote,))
+        if not 0 < number < 65536:
+            raise ValueError("remote %r has no valid port" % (remote,))
+        return "tcp", (address, number)
+    if isinstance(remote, str) and remote.startswith(("ssl:", "pssl:", "ptcp:", "punix:")):
+        raise ValueError("remote %r is not read: only unix: and tcp: remotes are (an ssl remote needs the chassis's "
+                         "keys, a passive one is a listener)" % (remote,))
+    return "unix", parse_socket_path(remote)
+
+
 def decode_value(value):
     """OVSDB JSON notation -> plain Python: sets to lists, maps to dicts, uuids to strings."""
     if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str):
@@ -75,7 +102,7 @@ def decode_rows(rows):
     return [dict((column, decode_value(value)) for column, value in row.items()) for row in rows]
 
 
-def _recv_reply(sock, request_id, deadline, db_socket):
+def _recv_reply(sock, request_id, deadline, db_socket, what=_OVS):
     """Read JSON-RPC messages until the reply to ``request_id``; answer the server's echo probes."""
     decoder = json.JSONDecoder()
     buffer = ""
@@ -83,14 +110,14 @@ def _recv_reply(sock, request_id, deadline, db_socket):
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise OvsdbError("no answer from the OVS database at %s within the timeout" % db_socket)
+            raise OvsdbError("no answer from %s at %s within the timeout" % (what, db_socket))
         sock.settimeout(remaining)
         try:
             chunk = sock.recv(1 << 20)
         except socket.timeout:
-            raise OvsdbError("no answer from the OVS database at %s within the timeout" % db_socket)
+            raise OvsdbError("no answer from %s at %s within the timeout" % (what, db_socket))
         if not chunk:
-            raise OvsdbError("the OVS database at %s closed the connection before answering" % db_socket)
+            raise OvsdbError("%s at %s closed the connection before answering" % (what, db_socket))
         raw += chunk
         tail = chunk.rstrip() or bytes(raw).rstrip()  # a chunk of only whitespace: look at what came before
         if not tail.endswith(b"}"):
@@ -110,7 +137,7 @@ def _recv_reply(sock, request_id, deadline, db_socket):
             buffer = buffer[end:]
             raw = bytearray(buffer.encode("utf-8"))
             if not isinstance(message, dict):
-                raise OvsdbError("the OVS database at %s sent a non-object message" % db_socket)
+                raise OvsdbError("%s at %s sent a non-object message" % (what, db_socket))
             if message.get("method") == "echo":
                 # The server probes idle clients; answering keeps a slow read alive.
                 sock.sendall(json.dumps({"result": message.get("params", []), "error": None,
@@ -120,52 +147,67 @@ def _recv_reply(sock, request_id, deadline, db_socket):
                 return message
 
 
-def transact(db_socket, operations, database="Open_vSwitch", timeout=10.0, connector=None):
+def _open(remote, timeout, what):
+    kind, address = parse_remote(remote)
+    family = socket.AF_UNIX if kind == "unix" else (socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(max(float(timeout), 0.001))
+    try:
+        sock.connect(address)
+    except socket.timeout:
+        sock.close()
+        raise OvsdbError("no answer from %s at %s within the timeout" % (what, remote))
+    except OSError as exc:
+        sock.close()
+        # The OVS database's wording is a documented sample (ovs_port_owner's RETURN): kept as it is.
+        subject, target = ("OVS", "the database socket %s" % remote) if what == _OVS else (what, remote)
+        if exc.errno in _UNAVAILABLE_ERRNOS:
+            raise OvsdbUnavailable("%s not running: cannot connect to %s (%s)" % (subject, target, exc.strerror or exc))
+        if exc.errno in _DENIED_ERRNOS:
+            raise OvsdbUnavailable("%s not readable: %s refused the connection (%s; reading it usually needs root)"
+                                   % ("OVS database" if what == _OVS else what, remote, exc.strerror or exc))
+        raise OvsdbError("cannot connect to %s at %s: %s" % (what, remote, exc))
+    return sock
+
+
+def call(remote, method, params, timeout=10.0, connector=None, what=_OVS):
+    """One JSON-RPC request over an OVSDB remote or a unixctl socket; the whole reply message.
+
+    ``what`` names the other end in errors (e.g. "the Southbound database", "ovn-controller")."""
+    deadline = time.monotonic() + float(timeout)
+    if connector is None:
+        sock = _open(remote, timeout, what)
+    else:
+        sock = connector(parse_remote(remote)[1])
+    request_id = 1
+    try:
+        sock.sendall(json.dumps({"method": method, "params": list(params), "id": request_id}).encode("utf-8"))
+        return _recv_reply(sock, request_id, deadline, remote, what)
+    except OSError as exc:
+        if isinstance(exc, socket.timeout):
+            raise OvsdbError("no answer from %s at %s within the timeout" % (what, remote))
+        raise OvsdbError("reading %s at %s failed: %s" % (what, remote, exc))
+    finally:
+        sock.close()
+
+
+def transact(db_socket, operations, database="Open_vSwitch", timeout=10.0, connector=None, what=_OVS):
     """Run one ``transact`` and return its list of operation results.
 
+    ``db_socket`` is a unix socket (``unix:/path``) or, for a database reached over the network as a
+    chassis reaches its Southbound database, ``tcp:IP:PORT``.
     Raises OvsdbUnavailable when no database listens at the socket, OvsdbError for a database that
     answers with an error or not at all within ``timeout`` seconds.
     ``connector`` (tests) replaces the socket: a callable returning an object with sendall/recv/settimeout/close.
     """
-    path = parse_socket_path(db_socket)
-    deadline = time.monotonic() + float(timeout)
-    if connector is None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(max(float(timeout), 0.001))
-        try:
-            sock.connect(path)
-        except socket.timeout:
-            sock.close()
-            raise OvsdbError("no answer from the OVS database at %s within the timeout" % db_socket)
-        except OSError as exc:
-            sock.close()
-            if exc.errno in _UNAVAILABLE_ERRNOS:
-                raise OvsdbUnavailable("OVS not running: cannot connect to the database socket %s (%s)"
-                                       % (db_socket, exc.strerror or exc))
-            if exc.errno in _DENIED_ERRNOS:
-                raise OvsdbUnavailable("OVS database not readable: %s refused the connection (%s; reading it "
-                                       "usually needs root)" % (db_socket, exc.strerror or exc))
-            raise OvsdbError("cannot connect to the OVS database socket %s: %s" % (db_socket, exc))
-    else:
-        sock = connector(path)
-    request_id = 1
-    try:
-        request = {"method": "transact", "params": [database] + list(operations), "id": request_id}
-        sock.sendall(json.dumps(request).encode("utf-8"))
-        reply = _recv_reply(sock, request_id, deadline, db_socket)
-    except OSError as exc:
-        if isinstance(exc, socket.timeout):
-            raise OvsdbError("no answer from the OVS database at %s within the timeout" % db_socket)
-        raise OvsdbError("reading the OVS database at %s failed: %s" % (db_socket, exc))
-    finally:
-        sock.close()
+    reply = call(db_socket, "transact", [database] + list(operations), timeout, connector, what)
     if reply.get("error") is not None:
-        raise OvsdbError("the OVS database at %s refused the query: %s" % (db_socket, reply["error"]))
+        raise OvsdbError("%s at %s refused the query: %s" % (what, db_socket, reply["error"]))
     results = reply.get("result")
     if not isinstance(results, list):
-        raise OvsdbError("the OVS database at %s sent a reply without results" % db_socket)
+        raise OvsdbError("%s at %s sent a reply without results" % (what, db_socket))
     for result in results:
         if isinstance(result, dict) and result.get("error"):
-            raise OvsdbError("the OVS database at %s refused the query: %s: %s"
-                             % (db_socket, result.get("error"), result.get("details", "")))
+            raise OvsdbError("%s at %s refused the query: %s: %s"
+                             % (what, db_socket, result.get("error"), result.get("details", "")))
     return results

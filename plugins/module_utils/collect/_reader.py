@@ -18,6 +18,10 @@ sysctls (RTM_GETNETCONF). Names across namespaces are found without entering aga
 - an end still unpaired after the walk is asked for through the socket kept open from its own pass;
 - peer and underlay names then come from the link tables read.
 
+When asked (``OPTIONAL_SECTIONS``), the same pass also takes each namespace's listening sockets
+(``_sockets``) and firewall rules (``_firewall``), and the host its processes (``_procs``, which also name
+each socket's process) and named files (``_files``).
+
 Plus one OVSDB round trip (``read_ovs``). netns_probe, vxlan_peer_check, arp_consistency and
 host_snapshot are views over this read (collect/_views.py). Plain Python, no Ansible import.
 """
@@ -30,6 +34,12 @@ import socket
 import time
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import HOST_SCHEMA, NETNS_SCHEMA
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._files import (
+    DEFAULT_FILES,
+    file_pattern_problem,
+    read_files,
+)
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._firewall import find_tools, read_firewall, run_tool
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._netlink import (
     NetlinkError,
     NetlinkSocket,
@@ -41,7 +51,10 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.collect._netns imp
     enumerate_namespaces,
     select_namespaces,
 )
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovn import not_a_chassis, read_ovn
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovs import read_ovs, unavailable
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._procs import read_processes, socket_owners
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._sockets import read_sockets
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovsdb import (
     DEFAULT_DB_SOCKET,
     OvsdbError,
@@ -57,6 +70,7 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.collect._views imp
 __all__ = [
     "HOST_SCHEMA",
     "HOST_SECTIONS",
+    "OPTIONAL_SECTIONS",
     "HostReader",
     "ProbeError",
     "SCHEMA",
@@ -71,6 +85,10 @@ __all__ = [
 SCHEMA = NETNS_SCHEMA
 SECTIONS = ("links", "addresses", "routes", "neighbours", "tc", "sysctls")
 HOST_SECTIONS = ("links", "addresses", "routes", "neighbours", "fdb", "tc", "sysctls")
+# Read only when asked (host_snapshot's extra_sections): per namespace sockets and firewall, per host
+# processes and files. They cost a dump per namespace or a walk of /proc, so the default read skips them.
+OPTIONAL_SECTIONS = ("sockets", "firewall", "processes", "files")
+ALL_SECTIONS = HOST_SECTIONS + OPTIONAL_SECTIONS
 # Sections vxlan_peer_check's view reads from.
 VXLAN_SECTIONS = ("links", "addresses", "routes", "fdb", "tc")
 # A namespace has FDB rows worth reading only where one of these lives (bridge ports hang off a bridge).
@@ -135,7 +153,7 @@ def normalize_options(sections=None, route_tables=None, find_ip=None, find_mac=N
     questions = find_ip is not None or find_mac is not None or route_get is not None
     if sections is None:
         # Asking a question means paying only for its answer, unless sections are asked for too.
-        sections = [] if questions else list(every)
+        sections = [] if questions else [section for section in every if section not in OPTIONAL_SECTIONS]
     for section in sections:
         if section not in every:
             raise ProbeError("sections: unknown section %r (choose from %s)" % (section, ", ".join(every)))
@@ -146,13 +164,40 @@ def normalize_options(sections=None, route_tables=None, find_ip=None, find_mac=N
     if timeout <= 0:
         raise ProbeError("timeout: %r must be greater than 0" % (timeout,))
     return {
-        "sections": [section for section in HOST_SECTIONS if section in sections],
+        "sections": [section for section in ALL_SECTIONS if section in sections],
         "tables": _tables(route_tables),
         "find_ip": _address("find_ip", find_ip),
         "find_mac": _mac(find_mac),
         "route_get": _address("route_get", route_get),
         "timeout": timeout,
     }
+
+
+def _selection(everyone, selected, patterns, errors):
+    """What the ``namespaces`` globs took of the namespaces listed, as a fact: a pattern that matched
+    nothing, or nothing read at all, is said in errors, and a read that did not take every namespace is
+    ``narrowed`` (what lies outside it was not seen, so it is no evidence of absence)."""
+    wildcard = not patterns or "*" in patterns
+    unmatched = [] if wildcard else [pattern for pattern in patterns if not select_namespaces(everyone, [pattern])]
+    for pattern in unmatched:
+        errors.append({"namespace": None, "section": "selection",
+                       "message": "namespaces pattern %r matched nothing (%d namespace(s) listed)" % (pattern, len(everyone))})
+    if not selected:
+        errors.append({"namespace": None, "section": "selection",
+                       "message": "no namespace was read: the namespaces patterns %s matched none of the %d listed"
+                                  % (", ".join(repr(pattern) for pattern in patterns), len(everyone))})
+    hidden = None
+    if os.geteuid() != 0:
+        # /proc/<pid>/ns/net of other users' processes cannot be opened: their namespaces are not even listed.
+        hidden = "running as uid %d: namespaces held only by other users' processes are not listed" % os.geteuid()
+    return {"patterns": list(patterns), "listed": len(everyone), "selected": len(selected),
+            "narrowed": len(selected) < len(everyone), "unmatched": unmatched, "hidden": hidden}
+
+
+def _unread(reads):
+    """The namespaces of a read that are there but were not read (denied, timeout): what it did not see."""
+    return [{"namespace": read.ns.label, "state": read.facts["state"]} for read in reads
+            if read.facts["state"] in ("denied", "timeout")]
 
 
 class _Read:
@@ -342,7 +387,7 @@ class HostReader:
 
     def __init__(self, namespaces=("*",), netns_dirs=(), include_unnamed=True, timeout=10.0, sections=None,
                  route_tables=None, find_ip=None, find_mac=None, route_get=None, ovs=True,
-                 ovs_db_socket=DEFAULT_DB_SOCKET, proc="/proc", every=HOST_SECTIONS):
+                 ovs_db_socket=DEFAULT_DB_SOCKET, proc="/proc", every=HOST_SECTIONS, files=DEFAULT_FILES):
         self.options = normalize_options(sections, route_tables, find_ip, find_mac, route_get, timeout, every)
         if ovs:
             try:
@@ -355,11 +400,18 @@ class HostReader:
         self.ovs = ovs
         self.ovs_db_socket = ovs_db_socket
         self.proc = proc
+        for pattern in files or ():
+            why = file_pattern_problem(pattern)
+            if why:
+                raise ProbeError("files: %s" % why)
+        self.files = list(files or ())
+        self.tools = None
         self.everyone = []
         self._reset()
 
     def _reset(self):
         self.errors = []
+        self.selection = None
         self.answers = {"find_ip": [], "find_mac": [], "route_get": []}
         self.reads = []
         self.needs_links = False
@@ -393,6 +445,7 @@ class HostReader:
         errors = self.errors
         self.everyone = everyone = enumerate_namespaces(self.netns_dirs, self.include_unnamed, self.proc, errors)
         selected = select_namespaces(everyone, self.patterns)
+        self.selection = _selection(everyone, selected, self.patterns, errors)
         wanted = options["sections"]
         self.needs_links = bool(wanted) or options["find_mac"] is not None
         denied = timed_out = 0
@@ -463,12 +516,15 @@ class HostReader:
             "sections": list(wanted),
             "namespaces": [read.facts for read in self.reads],
             "errors": errors,
+            "selection": self.selection,
         }
         for question in ("find_ip", "find_mac", "route_get"):
             if options[question] is not None:
                 facts[question] = self.answers[question]
+        self._host_sections(facts, deadline)
         if self.ovs:
             facts["ovs"] = self._read_ovs(hostname, deadline)
+            facts["ovn"] = self._read_ovn(facts["ovs"], deadline)
         facts["reader"] = {"seconds": round(time.monotonic() - started, 4), "namespaces": len(self.reads),
                            "entered": entered}
         return facts
@@ -482,6 +538,38 @@ class HostReader:
             return read_ovs(self.ovs_db_socket, timeout=max(1.0, deadline - time.monotonic()), host=hostname)
         except (OvsdbError, ValueError, OSError) as exc:
             return unavailable(hostname, str(exc))
+
+    def _read_ovn(self, ovs, deadline):
+        """The chassis's OVN facts from the OVS read, its controller and its bindings (collect/_ovn.py)."""
+        try:
+            return read_ovn(ovs, self.ovs_db_socket, proc=self.proc, timeout=max(1.0, min(5.0, deadline - time.monotonic())))
+        except (OvsdbError, ValueError, OSError) as exc:
+            facts = not_a_chassis()
+            facts["unread"].append({"part": "ovn", "reason": "the OVN facts could not be read: %s" % exc})
+            return facts
+
+    def _host_sections(self, facts, deadline):
+        """The host-wide sections asked (processes, files), and the process holding each listening socket."""
+        wanted = self.options["sections"]
+        processes = None
+        if "processes" in wanted or "sockets" in wanted:
+            processes, notes = read_processes(self.proc)
+            self.errors.extend({"namespace": None, "section": "processes", "message": note} for note in notes)
+            if "processes" in wanted:
+                facts["processes"] = processes
+        if "sockets" in wanted and time.monotonic() < deadline:
+            owners, notes = socket_owners([row["pid"] for row in processes], self.proc)
+            self.errors.extend({"namespace": None, "section": "sockets", "message": note} for note in notes)
+            comm = dict((row["pid"], row["comm"]) for row in processes)
+            for read in self.reads:
+                for row in read.facts.get("sockets") or ():
+                    row["pid"] = owners.get(row["inode"])
+                    row["process"] = comm.get(row["pid"])
+        if "files" in wanted:
+            try:
+                facts["files"] = read_files(self.files)
+            except OSError as exc:
+                self.errors.append({"namespace": None, "section": "files", "message": "files not read: %s" % exc})
 
     def _read_namespace(self, read, sock):
         """All asked sections of the namespace the socket lives in; errors are recorded per section."""
@@ -556,6 +644,16 @@ class HostReader:
         section("fdb", lambda: _read_fdb(sock, names, kinds))
         section("tc", lambda: _read_tc(sock, names))
         section("sysctls", lambda: _sysctls(sock, names))
+        if "sockets" in wanted:
+            rows, not_read = read_sockets(names, timeout=sock.timeout, buffer=self.buffer)
+            errors.extend({"namespace": ns.label, "section": "sockets", "message": "%s not read: %s" % (item["what"], item["reason"])}
+                          for item in not_read)
+            if len(not_read) < 4:  # some dump answered: the section is there, the errors say what is missing
+                facts["sockets"] = rows
+        if "firewall" in wanted:
+            if self.tools is None:
+                self.tools = find_tools()
+            facts["firewall"] = read_firewall(self.tools, run_tool, timeout=sock.timeout)
 
         if options["find_ip"] is not None:
             target = options["find_ip"]
@@ -775,14 +873,17 @@ class HostReader:
 
 
 def read_host(namespaces=("*",), netns_dirs=(), include_unnamed=True, timeout=10.0, ovs_db_socket=DEFAULT_DB_SOCKET,
-              sections=None, ovs=True, proc="/proc"):
+              sections=None, ovs=True, proc="/proc", extra_sections=(), files=DEFAULT_FILES):
     """Read this host once: every section of every selected namespace, plus OVS; facts host/1.
 
     Raises ProbeError for invalid options only; everything else that fails is listed in ``errors`` (and
     an unreadable OVS database is ``ovs.available: false``).
     """
+    if extra_sections:
+        # The optional sections come on top of the default read (or of the sections asked).
+        sections = list(sections if sections is not None else HOST_SECTIONS) + list(extra_sections)
     return HostReader(namespaces, netns_dirs, include_unnamed, timeout, sections=sections, ovs=ovs,
-                      ovs_db_socket=ovs_db_socket, proc=proc).read()
+                      ovs_db_socket=ovs_db_socket, proc=proc, every=ALL_SECTIONS, files=files).read()
 
 
 def probe(namespaces=("*",), netns_dirs=(), include_unnamed=True, timeout=10.0, sections=None,
@@ -793,14 +894,35 @@ def probe(namespaces=("*",), netns_dirs=(), include_unnamed=True, timeout=10.0, 
     """
     reader = HostReader(namespaces, netns_dirs, include_unnamed, timeout, sections, route_tables, find_ip, find_mac,
                         route_get, ovs=False, proc=proc, every=SECTIONS)
-    return netns_view(reader.read())
+    host = reader.read()
+    facts = netns_view(host)
+    facts["selection"] = host["selection"]
+    return facts
 
 
-def ping_tunnels(reader, facts, run, ping_bin, count=3, ping_timeout=1):
+def normalize_targets(targets):
+    """The addresses the active check may ping, canonical; none given is none allowed (an empty set)."""
+    return frozenset(_address("targets", target) for target in targets or ())
+
+
+def _ping_seconds(count, ping_timeout):
+    """What one DF ping may take: count requests 0.2 s apart, then -W for the last reply, and a margin."""
+    return 0.2 * (count - 1) + ping_timeout + 0.3
+
+
+def ping_tunnels(reader, facts, run, ping_bin, count=3, ping_timeout=1, deadline=None, targets=None):
     """The optional active check: a few DF pings per unicast remote from the tunnel's socket namespace,
-    sized so the outer packet is the overlay MTU plus the overhead; bounded (count <= 10, -W <= 5)."""
+    sized so the outer packet is the overlay MTU plus the overhead; bounded (count <= 10, -W <= 5).
+
+    ``deadline`` (time.monotonic()) bounds the whole check: a ping starts only while its longest run still
+    fits before it; the tunnels left over are said in errors and the facts are ``complete: false``.
+    ``targets``: the addresses a ping may go to (the fleet's own, from the controller's facts); a remote
+    outside them is not pinged, and said. None: every remote (the caller chose them; read_vxlan always
+    passes the set vxlan_peer_check was given, empty when it was given none)."""
     count = max(1, min(int(count), 10))
     ping_timeout = max(1, min(int(ping_timeout), 5))
+    needed = _ping_seconds(count, ping_timeout)
+    skipped, refused = [], []
     for tunnel in facts["tunnels"]:
         target = tunnel["remote"]
         if not target or tunnel["socket_ns"] is None or not tunnel["mtu"]:
@@ -808,7 +930,15 @@ def ping_tunnels(reader, facts, run, ping_bin, count=3, ping_timeout=1):
         if not ping_bin:
             facts["errors"].append({"namespace": tunnel["ns_label"], "section": "active", "message": "ping not found"})
             break
+        if targets is not None and target not in targets:
+            refused.append("%s (%s)" % (tunnel["device"], target))
+            continue
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left < needed:
+            skipped.append(tunnel["device"])
+            continue
         size = ping_size(tunnel["mtu"])
+        # -c requests 0.2 s apart, then -W for the last reply: at most _ping_seconds, which still fits.
         argv = [ping_bin, "-n", "-M", "do", "-s", str(size), "-c", str(count), "-W", str(ping_timeout),
                 "-i", "0.2", target]
         rc, out, err = reader.run_in(tunnel["socket_ns"], run, argv)
@@ -816,15 +946,35 @@ def ping_tunnels(reader, facts, run, ping_bin, count=3, ping_timeout=1):
             facts["errors"].append({"namespace": tunnel["ns_label"], "section": "active", "message": err})
             continue
         tunnel["active"] = parse_ping(rc, out + err, size, count)
+    if refused:
+        why = ("no targets were given" if not targets else
+               "their remotes are not among the targets (the addresses the inventory's facts show)")
+        facts["errors"].append({"namespace": None, "section": "active",
+                                "message": "not pinged, %s: %s" % (why, ", ".join(refused[:20]))})
+    if skipped:
+        facts["complete"] = False
+        facts["errors"].append({"namespace": None, "section": "timeout",
+                                "message": "timeout reached: %d tunnel(s) not pinged: %s" % (
+                                    len(skipped), ", ".join(skipped[:20]))})
     return facts
 
 
 def read_vxlan(run=None, ping_bin=None, namespaces=("*",), netns_dirs=(), include_unnamed=True, timeout=10.0,
-               active=False, count=3, ping_timeout=1, proc="/proc"):
+               active=False, count=3, ping_timeout=1, proc="/proc", targets=None, started=None):
     """vxlan_peer_check's read: every namespace once (tunnels anywhere, sockets anywhere), the VXLAN view of
-    the namespaces the globs choose, and with active=True the DF pings (``run(argv) -> (rc, out, err)``)."""
-    reader = HostReader(["*"], netns_dirs, include_unnamed, timeout, sections=list(VXLAN_SECTIONS), ovs=False, proc=proc)
+    the namespaces the globs choose, and with active=True the DF pings (``run(argv) -> (rc, out, err)``).
+
+    ``timeout`` bounds the whole run, read and pings, from ``started`` (time.monotonic(); now by default):
+    the read gets what is left, the pings what the read left. ``targets``: see ping_tunnels."""
+    started = time.monotonic() if started is None else started
+    deadline = started + float(timeout)
+    targets = normalize_targets(targets)
+    left = max(0.1, deadline - time.monotonic())
+    reader = HostReader(["*"], netns_dirs, include_unnamed, left, sections=list(VXLAN_SECTIONS), ovs=False, proc=proc)
     facts = vxlan_view(reader.read(), namespaces)
+    facts["unread"] = _unread(reader.reads)
+    facts["selection"] = reader.selection
     if active:
-        ping_tunnels(reader, facts, run, ping_bin, count, ping_timeout)
+        ping_tunnels(reader, facts, run, ping_bin, count, ping_timeout, deadline=deadline, targets=targets)
+    facts["seconds"] = round(time.monotonic() - started, 3)
     return facts

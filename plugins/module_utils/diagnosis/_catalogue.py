@@ -54,7 +54,9 @@ class Family(object):
         self.tiers = None if tiers is None else tuple(tiers)
 
     def applies(self, platform, tier):
-        return (self.platforms is None or platform in self.platforms) and (self.tiers is None or tier in self.tiers)
+        # A host whose tier nobody said (a saved fleet, a filter's input) is not excused from any family.
+        return (self.platforms is None or platform in self.platforms) and (
+            self.tiers is None or tier is None or tier in self.tiers)
 
 
 CATALOGUE = dict((entry.code, entry) for entry in (
@@ -69,6 +71,8 @@ CATALOGUE = dict((entry.code, entry) for entry in (
          "a host firewall (iptables, nftables, ebtables) drops the instance's traffic"),
     Code("ovs_port_misplaced", "host", "critical",
          "port missing from OVS, on the wrong bridge, wrong VLAN tag or iface-id, or growing drop counters"),
+    Code("ovn_controller_down", "host", "critical",
+         "ovn-controller not running, not connected to the Southbound database, or leaving a secure br-int without flows"),
     Code("tc_redirect_broken", "host", "critical",
          "a tc mirred redirect missing, one-way, or pointing at a device that does not exist"),
     Code("vxlan_peer_mismatch", "host", "critical",
@@ -108,6 +112,7 @@ FAMILIES = dict((family.name, family) for family in (
     Family("vxlan_mtu", ("mtu_overhead",), "overlay MTU plus encapsulation against the underlay"),
     Family("ovs_ports", ("ovs_port_misplaced",), "OVS ports, bridges, tags and iface-ids", tiers=_HOSTS),
     Family("ovs_bonds", ("bond_degraded",), "bond members", tiers=_HOSTS),
+    Family("ovn_chassis", ("ovn_controller_down",), "an OVN chassis's controller and integration bridge", tiers=_HOSTS),
     Family("tc_redirects", ("tc_redirect_broken",), "tc mirred redirects in both directions"),
     Family("firewall", ("security_group_drop",), "host firewall rules and their counters", tiers=_HOSTS),
     Family("instance", ("instance_addressing", "instance_firewall", "instance_link_down", "cloud_init_failed"),

@@ -29,6 +29,7 @@ KINDS = {
     "denied": True,           # no privilege to read it
     "failed": True,           # the check itself failed
     "not_evaluated": True,    # some of its inputs were missing (e.g. the far end of a path)
+    "offline": True,          # read from text (sos report): what text cannot give was not checked
     "absent": False,          # what the family checks is not on the host (no OVS, no OVN)
     "unsupported": False,     # no rule for this family on this platform yet
 }

@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import DIAGNOSIS_SCHEMA
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._catalogue import SEVERITIES
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._claim import aggregate, coverage, verdict_of
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._catalogue import FAMILIES, SEVERITIES
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._claim import aggregate, coverage, kind_of, verdict_of
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import rank
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._facts import (
     FACT_SCHEMAS,
@@ -28,7 +28,7 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.model._facts impor
     validate_entry,
     validate_section,
 )
-from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import NETNS_SECTIONS, build_model
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules import _registry
 
 __all__ = ["FactsError", "diagnose", "evaluate", "family_report", "findings_of", "rules_of", "to_json", "validate_fleet"]
@@ -74,9 +74,10 @@ def _run(model, rules, unreachable, strict, culprits=None):
         not_checked.append({"check": module_name.lstrip("_"), "host": None, "kind": "failed",
                             "reason": "check module not available: %s" % reason})
     for rule in rules:
+        family = FAMILIES.get(rule.family)
         for state in model.reachable_hosts():
-            if not rule.applies_to(state):
-                continue
+            if not rule.applies_to(state) or (family is not None and not family.applies(state.platform, state.tier)):
+                continue   # e.g. no OVS checks owed by a switch stand-in (tier fabric)
             for need in rule.needs:
                 reason = state.lacks(need)
                 if reason is not None:
@@ -85,6 +86,12 @@ def _run(model, rules, unreachable, strict, culprits=None):
                         kind = "refused"
                     not_checked.append({"check": rule.family, "host": state.name, "reason": reason, "kind": kind})
                     break
+            else:
+                if state.unseen and any(need in NETNS_SECTIONS + ("tunnels",) for need in rule.needs):
+                    # Checked in what was read; what the facts do not show (a namespace denied) is not.
+                    not_checked.append({"check": rule.family, "host": state.name, "kind": _unseen_kind(state.unseen),
+                                        "reason": "not evaluated where this host's facts do not reach: %s"
+                                                  % "; ".join(state.unseen[:5])})
         try:
             found, notes = rule.evaluate(model.for_rule(rule))
         except FactsError as exc:
@@ -113,6 +120,12 @@ def _run(model, rules, unreachable, strict, culprits=None):
             keys.add(key)
             unique.append(item)
     return findings, unique
+
+
+def _unseen_kind(reasons):
+    """``denied`` when privilege kept namespaces from the read, else ``not_evaluated``."""
+    return "denied" if any(reason.endswith(" denied") or reason.startswith("running as uid") for reason in reasons) \
+        else "not_evaluated"
 
 
 def _set_aside(entry, exc):
@@ -200,6 +213,9 @@ def diagnose(fleet, limit=None, rules=None, strict=True, model=None, traffic=Non
         if rule.family not in families:
             families.append(rule.family)
     not_checked = list(model.refused) + not_checked + coverage(model, _registry.registered_rules())
+    for item in not_checked:
+        # Every item says what kind of gap it is (a rule's own note may not): docs/diagnosis.md, "Verdicts".
+        item.setdefault("kind", kind_of(item))
     verdict, reason = verdict_of(ranked, not_checked, traffic)
     return {
         "schema": DIAGNOSIS_SCHEMA,

@@ -205,7 +205,8 @@ def _stops_at(item, results):
         if point.get("seen") or point.get("neighbour"):
             # The address resolution for it counts: without an answer the request itself never leaves.
             last = {"host": host, "namespace": namespace, "device": device, "requests": point.get("requests", 0),
-                    "resolution_only": not point.get("seen")}
+                    "resolution_only": not point.get("seen"),
+                    "vlans": [tag for tag in point.get("vlans") or () if isinstance(tag, int) and not isinstance(tag, bool)]}
             first_missing = None
         elif first_missing is None:
             first_missing = {"host": host, "namespace": namespace, "device": device}

@@ -30,7 +30,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.cloudnet.triage.plugins.module_utils.lab import _files, _ovs, _services
+from ansible_collections.cloudnet.triage.plugins.module_utils.lab import _files, _ovn, _ovs, _services
 from ansible_collections.cloudnet.triage.plugins.module_utils.lab._destroy import destroy
 from ansible_collections.cloudnet.triage.plugins.module_utils.lab._proc import (
     LabError,
@@ -333,8 +333,14 @@ class _Builder:
     def configure_ovs(self, name):
         _ovs.configure_ovs(self, name)
 
+    def checksum_offload_off(self, name):
+        _ovs.checksum_offload_off(self, name)
+
     def place_files(self, name):
         _files.place_files(self, name)
+
+    def start_ovn(self, name):
+        _ovn.start_ovn(self, name)
 
     def start_services(self, name):
         _services.start_services(self, name)
@@ -364,6 +370,10 @@ class _Builder:
             # The host's vars first, the lab's own last: validation refuses ansible_* and cloudnet_lab_*
             # names in vars, and even so none of them could redirect the connection.
             hvars = dict(host.get("vars") or {})
+            # A scenario says `platform: openstack`; the collect role reads cloudnet_platform (a set
+            # cloudnet_platform wins).
+            if "platform" in hvars and "cloudnet_platform" not in hvars:
+                hvars["cloudnet_platform"] = hvars["platform"]
             hvars.update({"ansible_connection": "community.docker.nsenter", "ansible_nsenter_pid": self.pids[name],
                           "ansible_python_interpreter": "/usr/bin/python3", "cloudnet_lab_scenario": self.scenario["name"],
                           "cloudnet_lab_dir": self.lab_dir})
@@ -387,7 +397,10 @@ class _Builder:
         self.parallel(self.place_links, names)
         self.parallel(self.configure_ovs, names)
         self.parallel(self.configure_namespaces, names)
+        self.parallel(self.checksum_offload_off, names)
         self.parallel(self.configure_system, names)
+        self.parallel(self.start_ovn, names)
+        _ovn.settle_ovn(self, names)
         self.parallel(self.place_files, names)
         self.parallel(self.start_services, names)
         self.write_inventory()

@@ -23,6 +23,7 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.lab._proc import (
     ns_inode,
     start_time,
 )
+from ansible_collections.cloudnet.triage.plugins.module_utils.lab._ovn import stop_ovn
 from ansible_collections.cloudnet.triage.plugins.module_utils.lab._state import INVENTORY_FILE, STATE_FILE, State
 
 __all__ = ["destroy", "pin_namespaces"]
@@ -117,8 +118,10 @@ def destroy(lab_dir, timeout=10.0):
     data = state.data
     fds, inodes = pin_namespaces(data)
     try:
-        # OVS first, gracefully through its own control sockets, while the holders still give the way in.
+        # OVN, then OVS, gracefully through their own control sockets, while the holders still give the way in.
         for name, host in (data.get("hosts") or {}).items():
+            if host.get("ovn") and alive(host["pid"]) and start_time(host["pid"]) == host.get("start"):
+                stop_ovn(host)
             if host.get("ovs") and alive(host["pid"]) and start_time(host["pid"]) == host.get("start"):
                 for ctl in ("ovs-vswitchd", "ovsdb-server"):
                     argv = host_argv(host["pid"], ["ovs-appctl", "--timeout=5", "-t", ctl, "exit"])

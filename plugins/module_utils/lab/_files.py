@@ -13,6 +13,11 @@ lead such a write out of the host's private view, and both are closed here, on t
 destination that is not on a tmpfs of the host. So every path is walked one directory at a time with
 O_NOFOLLOW from the holder's root, the tmpfs goes only where ``_policy.mount_point_problem`` allows,
 and a file is created only in a directory on the host's /run or on a tmpfs the lab mounted there.
+
+/etc is the machine's and holds what every program needs, so no tmpfs goes there: files below the
+configuration directories ``_policy.ETC_VIEW`` names are written into the upper layer of an overlay
+(``/run/lab-etc/upper``, on the host's own /run), which is then mounted on /etc in the host's mount
+namespace only. The host sees the machine's /etc with its files on top; the machine sees nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.lab._proc import L
 __all__ = ["host_root", "place_files"]
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_ETC_UPPER = _policy.ETC_UPPER + "/upper"
+_ETC_WORK = _policy.ETC_UPPER + "/work"
 
 
 def host_root(pid):
@@ -81,16 +88,21 @@ def _write(root_fd, path, entry, private, where):
 
 def place_files(builder, name):
     """Mount a tmpfs (in the host only) on each destination's nearest existing directory outside /run,
-    then write the files."""
+    then write the files; files of /etc into the overlay's upper layer, which is mounted on /etc last."""
     files = builder.hosts[name].get("files") or []
     if not files:
         return
     entries = []
+    overlay = False
     for entry in files:
         path, why = _policy.normal_file_path(entry["path"])
         why = why or _policy.file_path_problem(path)
         if why:  # validation refuses these; never build on a scenario that skipped it
             raise LabError("%s: files: %r: %s" % (name, entry["path"], why))
+        if _policy.etc_view_path(path):
+            # Written before the overlay is mounted (its layers must not change under a mounted overlay).
+            path = _ETC_UPPER + path[len("/etc"):]
+            overlay = True
         entries.append((path, entry))
     root_fd = os.open(host_root(builder.pids[name]), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
@@ -121,5 +133,10 @@ def place_files(builder, name):
                 os.close(fd)
         for path, entry in entries:
             _write(root_fd, path, entry, private, "%s: files: %s" % (name, path))
+        if overlay:
+            os.close(_private_dir(root_fd, _ETC_WORK.strip("/").split("/"), private, "%s: files: /etc" % name))
     finally:
         os.close(root_fd)
+    if overlay:
+        builder.run(name, ["mount", "-t", "overlay", "-o", "lowerdir=/etc,upperdir=%s,workdir=%s" % (_ETC_UPPER, _ETC_WORK),
+                           "overlay", "/etc"], what="mount the overlay of /etc")

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.lab._proc import LabError, global_pid
 
-__all__ = ["OVS_RUN", "OVS_SCHEMA", "configure_ovs", "start_ovs"]
+__all__ = ["OVS_RUN", "OVS_SCHEMA", "checksum_offload_off", "configure_ovs", "start_ovs"]
 
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 OVS_RUN = "/run/openvswitch"
@@ -98,3 +99,38 @@ def configure_ovs(builder, name):
     moves = ["link set %s netns %s" % (p["name"], builder.ns_path(name, p["netns"])) for b in bridges for p in b.get("ports") or []
              if p.get("type") == "internal" and p.get("netns")]
     builder.batch(name, "ip", None, moves, "move internal ports")
+
+
+def _veth_ends(builder):
+    """[((host, netns, device), (host, netns, device))] of every veth of the scenario, both ends."""
+    pairs = []
+    for host in builder.hosts.values():
+        for iface in host.get("interfaces") or []:
+            if iface["kind"] == "veth":
+                peer = iface["peer"]
+                pairs.append(((host["name"], iface.get("netns"), iface["name"]),
+                              (peer.get("host") or host["name"], peer.get("netns"), peer["name"])))
+    return pairs
+
+
+def checksum_offload_off(builder, name):
+    """Transmit checksum offload off on both ends of every veth that is a port of one of host name's bridges
+    (a build step after configure_namespaces, when every end has its final name).
+
+    A veth leaves a sent packet's checksum for the hardware to fill in (CHECKSUM_PARTIAL); the userspace
+    datapath reads the frame from the other end with the checksum never completed and forwards it so: a
+    DHCP client behind OVS drops every offer as corrupt. With tx off the kernel completes it on send."""
+    ports = set(port["name"] for bridge in (builder.hosts[name].get("ovs") or {}).get("bridges") or []
+                for port in bridge.get("ports") or [] if port.get("type") != "internal")
+    ends = set()
+    for first, second in _veth_ends(builder):
+        if any(end[0] == name and end[1] is None and end[2] in ports for end in (first, second)):
+            ends.update((first, second))
+    if not ends:
+        return
+    ethtool = shutil.which("ethtool", path="/usr/sbin:/sbin:/usr/bin:/bin")
+    if ethtool is None:
+        raise LabError("%s: ethtool not found: a veth on an OVS bridge needs its transmit checksum offload off "
+                       "(scripts/setup.sh installs ethtool)" % name)
+    for host, netns, device in sorted(ends, key=lambda end: (end[0], end[1] or "", end[2])):
+        builder.run(host, builder.in_ns(netns, [ethtool, "-K", device, "tx", "off"]))

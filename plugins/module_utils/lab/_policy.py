@@ -24,6 +24,9 @@ import stat
 
 __all__ = [
     "DNSMASQ_OPTIONS",
+    "ETC_VIEW",
+    "ETC_VIEW_FILES",
+    "ETC_UPPER",
     "MACHINE_ROOT",
     "MACHINE_WIDE_NET_SYSCTLS",
     "MAGIC_VARS",
@@ -35,6 +38,7 @@ __all__ = [
     "TMPFS_ROOTS",
     "VAR_NAME",
     "dnsmasq_option_problem",
+    "etc_view_path",
     "file_path_problem",
     "firewall_argument_problem",
     "join_location",
@@ -168,6 +172,14 @@ RUN_DIR = "/run"
 RUN_LAB_DIRS = ("netns", "openvswitch")  # /run/<these> and /run/lab-* are the lab's own
 RUN_LAB_PREFIX = "lab-"
 TMPFS_ROOTS = ("/opt", "/srv", "/tmp", "/var/cache", "/var/lib", "/var/log", "/var/spool", "/var/tmp")
+# /etc of a lab host is the machine's, so nothing of it is a tmpfs root: the lab gives a host that needs
+# files there an overlay of /etc in its own mount namespace, whose upper layer lives on the host's /run
+# (ETC_UPPER). Only the directories (and files) the platforms' configuration lives in may be written:
+# the rest of /etc decides how root programs in the host run (ld.so.preload, sudoers, PAM, nsswitch).
+ETC_VIEW = ("/etc/cloud", "/etc/cloudstack", "/etc/netplan", "/etc/network", "/etc/neutron",
+            "/etc/NetworkManager/system-connections", "/etc/sysconfig/network-scripts")
+ETC_VIEW_FILES = ("/etc/dhcphosts.txt",)
+ETC_UPPER = "/run/lab-etc"
 # The file system that validation looks at: the machine's, which a lab host shares (tests point it elsewhere).
 MACHINE_ROOT = "/"
 _PATH_PART = re.compile(r"[^\x00-\x1f\x7f/]{1,255}")
@@ -192,8 +204,15 @@ def _under(path, root):
     return path == root or path.startswith(root + "/")
 
 
+def etc_view_path(path):
+    """Whether a (normalised) destination goes into the host's private overlay of /etc."""
+    return path in ETC_VIEW_FILES or any(path.startswith(root + "/") for root in ETC_VIEW)
+
+
 def file_path_problem(path):
     """Why a (normalised) destination is not in a directory the lab host owns privately, or None."""
+    if etc_view_path(path):
+        return None
     parent = os.path.dirname(path)
     if _under(parent, RUN_DIR):
         first = path[len(RUN_DIR) + 1:].split("/")[0]
@@ -202,7 +221,8 @@ def file_path_problem(path):
         return None
     if not any(_under(parent, root) for root in TMPFS_ROOTS):
         return ("%r is not in a directory a lab host owns privately: files go under /run or under one of %s "
-                "(a tmpfs is mounted there, in the host only)" % (path, ", ".join(TMPFS_ROOTS)))
+                "(a tmpfs is mounted there, in the host only), or into the host's overlay of /etc below %s"
+                % (path, ", ".join(TMPFS_ROOTS), ", ".join(ETC_VIEW + ETC_VIEW_FILES)))
     return None
 
 
@@ -324,7 +344,7 @@ def scenario_problems(scenario):
         for fi, entry in enumerate(host.get("files") or []):
             path = normal_file_path(entry["path"])[0]
             why = file_path_problem(path)
-            if why is None and not path.startswith(RUN_DIR + "/"):
+            if why is None and not path.startswith(RUN_DIR + "/") and not etc_view_path(path):
                 why = machine_mount_problem(path)
                 why = why and "%r: %s" % (path, why)
             if why:

@@ -26,6 +26,7 @@ import re
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._catalogue import CODES
 from ansible_collections.cloudnet.triage.plugins.module_utils.lab import _policy
+from ansible_collections.cloudnet.triage.plugins.module_utils.lab._ovn import check_ovn
 from ansible_collections.cloudnet.triage.plugins.module_utils.lab._yaml import (
     MAX_DEPTH,
     MAX_EXPANDED,
@@ -245,6 +246,30 @@ NAMESPACE = _obj({
 
 OVS = _obj({"bridges": _list(OVS_BRIDGE)})
 
+OVN_PORT = _obj({
+    "name": _s("id_key", description="Logical switch port; an OVS interface's external_ids:iface-id names it."),
+    "addresses": _s("line", description="lsp-set-addresses: \"MAC IP...\", or unknown, router, dynamic."),
+    "options": _map(_s("line"), keys="id_key", description="lsp-set-options, e.g. requested-chassis."),
+}, required=("name",))
+
+OVN = _obj({
+    "central": _b(description="This host runs the Northbound and Southbound databases and ovn-northd."),
+    "sb_listen": _s("ip", description="Central host: also serve the Southbound database on TCP 6642 at this address."),
+    "remote_host": _s("hostname", description="A chassis that is not central: the central host it connects to."),
+    "system_id": _s("id_key", description="The chassis name (default: the host name)."),
+    "encap_ip": _s("ip", description="ovn-encap-ip, the chassis's Geneve tunnel end (default 127.0.0.1)."),
+    "switches": _list(_obj({"name": _s("id_key"), "ports": _list(OVN_PORT)}, required=("name",)),
+                      description="Central host: logical switches and their ports."),
+    "remote_chassis": _list(_obj({"name": _s("id_key"), "encap_ip": _s("ip")}, required=("name", "encap_ip")),
+                            description="Central host: Southbound records of chassis outside the lab."),
+    "bind": _list(_obj({"port": _s("id_key"), "chassis": _s("id_key")}, required=("port", "chassis")),
+                  description="Central host: ovn-sbctl lsp-bind once every chassis caught up."),
+    "ping": _list(_obj({"netns": NETNS, "address": _s("ip")}, required=("address",)),
+                  description="Pings sent once the bindings are up, so that neighbour tables hold what OVN answered."),
+    "controller": _s(enum=("running", "stopped"), description="stopped: ovn-controller exits after the setup (default running)."),
+    "flows": _s(enum=("kept", "deleted"), description="deleted: br-int's flows are removed under a running controller."),
+}, description="OVN on this host (docs/lab.md, OVN): needs the host's ovs.bridges with br-int.")
+
 HOST = _obj({
     "name": _s("hostname"),
     "groups": _list(_s("group")),
@@ -254,6 +279,7 @@ HOST = _obj({
     "namespaces": _list(NAMESPACE),
     "interfaces": _list(INTERFACE),
     "ovs": OVS,
+    "ovn": OVN,
     "routes": _list(ROUTE),
     "neighbours": _list(NEIGHBOUR),
     "fdb": _list(FDB),
@@ -610,6 +636,7 @@ def _cross_check(scenario, problems):
             if any(other.startswith(path + "/") for other in paths):
                 problems.append(("hosts[%d].files[%d].path" % (hi, fi), "%r is a file here and a directory of another file" % path))
 
+    check_ovn(scenario, problems)
     expect = scenario.get("expect") or {}
     if isinstance(expect, dict):
         if expect.get("healthy") and expect.get("finding"):

@@ -145,7 +145,11 @@ LINK_STATES = ("up", "down")
 ETHERNET_KINDS = frozenset(("veth", "vxlan", "geneve", "bridge", "bond", "team", "openvswitch", "macvlan", "macvtap",
                             "vlan", "dummy"))
 NETNS_ROWS = ("links", "addresses", "routes", "neighbours", "tc", "fdb")
-KNOWN_SECTIONS = ("links", "addresses", "routes", "neighbours", "fdb", "tc", "sysctls")
+KNOWN_SECTIONS = ("links", "addresses", "routes", "neighbours", "fdb", "tc", "sysctls", "sockets", "firewall", "processes",
+                  "files")
+# The optional sections host_snapshot reads when asked: per namespace, and per host (top level).
+NAMESPACE_EXTRA = ("sockets", "firewall")
+HOST_EXTRA = ("processes", "files")
 # What netns/1 facts without a ``sections`` key read (the probe before ``sections`` was added).
 DEFAULT_SECTIONS = ("links", "addresses", "routes", "neighbours", "tc")
 
@@ -238,9 +242,16 @@ def _token(value):
     return None
 
 
+# The interface types of ovs-vswitchd (vswitch.xml), "" being OVSDB's empty type: a system interface.
+OVS_TYPES = frozenset(("", "system", "internal", "tap", "geneve", "gre", "vxlan", "lisp", "stt", "erspan", "ip6erspan",
+                       "ip6gre", "gtpu", "bareudp", "srv6", "patch", "dpdk", "dpdkr", "dpdkvhostuser",
+                       "dpdkvhostuserclient", "afxdp", "afxdp-nonpmd"))
+
+
 def _ovs_type(value):
-    """An OVS interface type: a kind name, or "" (OVSDB's empty type is a system interface)."""
-    return _token(value) if value else None
+    if value not in OVS_TYPES:
+        return "expected an OVS interface type (%s)" % ", ".join(sorted(OVS_TYPES - {""}))
+    return None
 
 
 def _text(value):
@@ -469,10 +480,106 @@ SPECS = {
         "ofport": (_I0, _O, _Range(-1, OFPORT_MAX, "an OpenFlow port")),
         "link_state": (_S0, _O, _one_of(LINK_STATES)),
         "mac_in_use": (_S0, _O, _mac6),
+        "mtu": (_I0, _O, _Range(0, INT_MAX, "an MTU")),   # the MTU budget of OVS tunnel ports reads it
         "external_ids": (_D0, _O, None),
         "options": (_D0, _O, None),
         "statistics": (_D0, _O, None),
         "statistics_delta": (_D0, _O, None),
+    },
+    # The ovn section (cloudnet.triage.ovn/1, docs/ovn.md): a chassis, its controller, ports and bindings.
+    "ovn": {
+        "chassis": (_B, _R, None),
+        "system_id": (_S0, _R, _text),
+        "remote": (_S0, _R, _text),
+        "encap_ip": (_S0, _O, _ip),
+        "bridge": (_S0, _R, _text),
+        "bridge_fail_mode": (_S0, _O, _text),
+        "bridge_flows": (_I0, _R, _Range(0, U32, "a flow count")),
+        "controller": (_D0, _R, None),
+        "ports": (_L, _R, None),
+        "tunnels": (_L, _O, None),
+        "bindings": (_D0, _R, None),
+        "unread": (_L, _R, None),
+    },
+    "ovn_controller": {
+        "running": (_B, _R, None),
+        "pid": (_I0, _R, _Range(1, PID_MAX, "a PID")),
+        "connected": (_B0, _R, None),
+        "status": (_S0, _O, _text),
+        "reason": (_S0, _O, None),
+    },
+    "ovn_ports": {
+        "interface": (_S, _R, _text),
+        "iface_id": (_S, _R, _text),
+        "ovn_installed": (_B, _R, None),
+        "attached_mac": (_S0, _O, None),
+        "mac_in_use": (_S0, _O, None),
+    },
+    "ovn_bindings": {
+        "logical_port": (_S, _O, _text),
+        "chassis": (_S0, _O, _text),
+        "up": (_B0, _O, None),
+        "mac": (_L, _O, None),
+    },
+    "ovn_unread": {
+        "part": (_S, _R, _token),
+        "reason": (_S, _R, None),
+    },
+    # The optional sections (collect/_sockets.py, _firewall.py, _procs.py, _files.py).
+    "sockets": {
+        "protocol": (_S, _R, _one_of(("tcp", "udp"))),
+        "family": (_I, _R, _one_of((4, 6))),
+        "address": (_S, _R, _ip),
+        "port": (_I, _R, _Range(0, PORT_MAX, "a port")),
+        "state": (_S, _R, _word),
+        "dev": (_S0, _R, _device),
+        "inode": (_I, _R, _Range(0, U64, "a socket inode")),
+        "pid": (_I0, _R, _Range(1, PID_MAX, "a PID")),
+        "process": (_S0, _R, None),
+        "uid": (_I0, _O, _Range(0, U32, "a uid")),
+    },
+    "firewall_rules": {
+        "family": (_S, _R, _token),
+        "table": (_S0, _R, None),
+        "chain": (_S0, _R, None),
+        "rule": (_S0, _R, None),
+        "verdict": (_S0, _R, None),
+        "packets": (_I0, _R, _Range(0, U64, "a packet counter")),
+        "bytes": (_I0, _R, _Range(0, U64, "a byte counter")),
+        "source": (_S, _R, _one_of(("nftables", "iptables-legacy", "ebtables-legacy"))),
+        "handle": (_I0, _O, _Range(0, U64, "a rule handle")),
+    },
+    "firewall_chains": {
+        "family": (_S, _R, _token),
+        "table": (_S0, _R, None),
+        "chain": (_S0, _R, None),
+        "hook": (_S0, _R, None),
+        "policy": (_S0, _R, None),
+        "source": (_S, _R, _one_of(("nftables", "iptables-legacy", "ebtables-legacy"))),
+        "priority": (_I0, _O, _Range(-INT_MAX - 1, INT_MAX, "a chain priority")),
+    },
+    "not_read": {
+        "what": (_S, _R, _text),
+        "reason": (_S0, _R, None),
+    },
+    "processes": {
+        "pid": (_I, _R, _Range(1, PID_MAX, "a PID")),
+        "ns": (_I0, _R, _Range(1, U64, "a namespace inode")),
+        "comm": (_S, _R, None),
+        "cmdline": (_L, _R, None),
+        "truncated": (_B, _O, None),
+    },
+    "files_read": {
+        "path": (_S, _R, _text),
+        "content": (_S, _R, None),
+        "size": (_I, _R, _Range(0, U64, "a file size")),
+        "truncated": (_B, _R, None),
+        "mtime": (_I0, _O, None),
+        "redacted": (_I0, _O, _Range(0, INT_MAX, "a count")),
+    },
+    "files_refused": {
+        "path": (_S, _R, _text),
+        "reason": (_S, _R, None),
     },
 }
 # Compatibility: the types of each field, as the model reads them.
@@ -733,6 +840,14 @@ def _namespace_rows(host, where, namespace, claimed):
             if row["prefixlen"] > 32 and ":" not in row["address"]:
                 raise FactsError(host, "%s.addresses[%d].prefixlen" % (where, pos), row["prefixlen"],
                                  "expected a prefix length from 0 to 32 for an IPv4 address")
+    if namespace.get("sockets") is not None or "sockets" in claimed:
+        _check_rows(host, where + ".sockets", namespace.get("sockets"), "sockets")
+    firewall = namespace.get("firewall")
+    if firewall is not None:
+        if not isinstance(firewall, dict):
+            raise FactsError(host, where + ".firewall", firewall, "expected {rules, chains, not_read}")
+        for field, kind in (("rules", "firewall_rules"), ("chains", "firewall_chains"), ("not_read", "not_read")):
+            _check_rows(host, "%s.firewall.%s" % (where, field), firewall.get(field), kind)
     sysctls = namespace.get("sysctls")
     if sysctls is not None:
         if not isinstance(sysctls, dict):
@@ -752,9 +867,10 @@ def _namespaces(host, key, facts):
     if not isinstance(namespaces, list):
         raise FactsError(host, key + ".namespaces", namespaces, "expected list")
     listed = facts.get("sections")
-    if listed is not None and (not isinstance(listed, list) or not all(isinstance(item, str) for item in listed)
-                               or not set(listed) <= set(KNOWN_SECTIONS) or len(set(listed)) != len(listed)):
-        raise FactsError(host, key + ".sections", listed, "expected a list of sections (%s)" % ", ".join(KNOWN_SECTIONS))
+    # Section names beyond the rules' (sockets, firewall, files: optional reads) are kept as they are.
+    if listed is not None and (not isinstance(listed, list) or not all(isinstance(item, str) and item for item in listed)
+                               or len(set(listed)) != len(listed)):
+        raise FactsError(host, key + ".sections", listed, "expected a list of section names (%s, ...)" % ", ".join(KNOWN_SECTIONS))
     claimed = read_sections(facts)
     _errors(host, key, facts)
     roots = 0
@@ -818,7 +934,18 @@ def _vxlan(host, facts):
     _errors(host, "vxlan", facts)
 
 
+def _selection(host, key, facts):
+    selection = facts.get("selection")
+    if selection is None:
+        return
+    if not isinstance(selection, dict) or not isinstance(selection.get("narrowed", False), bool) \
+            or not isinstance(selection.get("patterns", []), list) \
+            or not isinstance(selection.get("hidden"), (str, _NONE)):
+        raise FactsError(host, key + ".selection", selection, "expected {patterns, listed, selected, narrowed, hidden}")
+
+
 def _unread(host, key, facts):
+    _selection(host, key, facts)
     unread = facts.get("unread")
     if unread is not None and (not isinstance(unread, list) or not all(
             isinstance(item, dict) and isinstance(item.get("namespace"), (str, _NONE)) and item.get("state") in NS_STATES
@@ -837,6 +964,8 @@ def _ovs_option(host, where, interface):
         if value is not None and not isinstance(value, str):
             raise FactsError(host, "%s.options.%s" % (where, option), value, "expected a string (OVSDB writes options as text)")
     if interface.get("type") not in ("vxlan", "geneve", "gre", "stt"):
+        if options.get("remote_ip") is not None:
+            raise FactsError(host, where + ".type", interface.get("type"), "an interface with a remote_ip is a tunnel")
         return
     if options.get("remote_ip") is None:
         # OVS refuses a tunnel interface without one: "flow" when the flows set it per packet.
@@ -862,6 +991,8 @@ def _ovs(host, facts, key="ovs"):
         raise FactsError(host, key + ".available", facts.get("available"), "expected a boolean")
     if facts.get("reason") is not None and not isinstance(facts.get("reason"), str):
         raise FactsError(host, key + ".reason", facts.get("reason"), "expected a string")
+    if not isinstance(facts.get("external_ids", {}), dict):
+        raise FactsError(host, key + ".external_ids", facts.get("external_ids"), "expected a dict")
     if facts.get("available", True) is False:
         return
     bridges = facts.get("bridges")
@@ -894,6 +1025,40 @@ def _ovs(host, facts, key="ovs"):
                 _ovs_option(host, iwhere, interface)
 
 
+def _ovn(host, facts, key="host.ovn"):
+    """A chassis's facts: the fields the rules read, each binding row a dict of known columns (or null)."""
+    _check_dict(host, key, facts, "ovn")
+    if facts.get("controller") is not None:
+        _check_dict(host, key + ".controller", facts["controller"], "ovn_controller")
+    _check_rows(host, key + ".ports", facts["ports"], "ovn_ports")
+    _check_rows(host, key + ".unread", facts["unread"], "ovn_unread")
+    bindings = facts.get("bindings")
+    if bindings is None:
+        return
+    rows = bindings.get("ports")
+    if not isinstance(rows, dict) or not all(isinstance(name, str) for name in rows):
+        raise FactsError(host, key + ".bindings.ports", rows, "expected {iface-id: binding or null}")
+    found = [row for row in rows.values() if row is not None]
+    _check_rows(host, key + ".bindings.ports", found, "ovn_bindings")
+    if not all(isinstance(mac, str) for row in found for mac in row.get("mac") or ()):
+        raise FactsError(host, key + ".bindings.ports", rows, "expected each binding's mac as a list of strings")
+
+
+def _host_extra(host, facts):
+    """The host-wide optional sections: processes (each command line a list of strings) and files."""
+    processes = _check_rows(host, "host.processes", facts.get("processes"), "processes")
+    for pos, row in enumerate(processes):
+        if not all(isinstance(arg, str) for arg in row["cmdline"]):
+            raise FactsError(host, "host.processes[%d].cmdline" % pos, row["cmdline"], "expected a list of strings")
+    files = facts.get("files")
+    if files is None:
+        return
+    if not isinstance(files, dict):
+        raise FactsError(host, "host.files", files, "expected {patterns, read, refused}")
+    _check_rows(host, "host.files.read", files.get("read"), "files_read")
+    _check_rows(host, "host.files.refused", files.get("refused"), "files_refused")
+
+
 def validate_section(host, key, facts):
     """One facts section of a host: schema version, then the shapes, types and ranges the model reads."""
     _schema(host, key, facts)
@@ -904,6 +1069,10 @@ def validate_section(host, key, facts):
             if not isinstance(facts["ovs"], dict):
                 raise FactsError(host, "host.ovs", facts["ovs"], "expected a dict of %s facts" % OVS_SCHEMA)
             _ovs(host, facts["ovs"], "host.ovs")
+        if key == "host":
+            _host_extra(host, facts)
+        if key == "host" and facts.get("ovn") is not None:
+            _ovn(host, facts["ovn"])
     elif key == "vxlan":
         _vxlan(host, facts)
     elif key == "ovs":
@@ -934,6 +1103,8 @@ def unseen(facts, key):
     if isinstance(selection, dict) and selection.get("narrowed"):
         found.append("only the namespaces matching %s were read" % ", ".join(
             repr(pattern) for pattern in selection.get("patterns") or ()))
+    if isinstance(selection, dict) and selection.get("hidden"):
+        found.append(selection["hidden"])
     if key in ("host", "netns") and not facts.get("namespaces"):
         found.append("no namespace was read")
     return found
@@ -953,7 +1124,12 @@ def gaps(facts):
                     found["tunnels"] = "the vxlan facts of %s in namespace %s were not read" % (
                         link.get("name"), display_label(namespace))
     for section in read_sections(facts):
-        if section not in NETNS_ROWS:
+        if section in HOST_EXTRA:
+            if facts.get(section) is None:
+                why = messages.get((None, section))
+                found[section] = "the %s section was not read%s" % (section, ": %s" % why if why else "")
+            continue
+        if section not in NETNS_ROWS and section not in NAMESPACE_EXTRA:
             continue
         for namespace in facts.get("namespaces") or ():
             if namespace.get("state", "ok") == "ok" and namespace.get(section) is None:
@@ -989,9 +1165,9 @@ def expectations(host, entry):
         if tag is not None and (not _integer(tag) or not 0 <= tag <= 4095):
             raise FactsError(host, where + ".tag", tag, "expected a VLAN id 0-4095 or null")
         trunks = spec.get("trunks")
-        trunks_ok = isinstance(trunks, list) and all(_integer(t) for t in trunks)
+        trunks_ok = isinstance(trunks, list) and all(_integer(t) and 0 <= t <= VLAN_MAX for t in trunks)
         if trunks is not None and not trunks_ok:
-            raise FactsError(host, where + ".trunks", trunks, "expected a list of VLAN ids")
+            raise FactsError(host, where + ".trunks", trunks, "expected a list of VLAN ids (0 to %d)" % VLAN_MAX)
         peer = spec.get("peer")
         peer_ok = isinstance(peer, dict) and isinstance(peer.get("host"), str) and isinstance(peer.get("port"), str)
         if peer is not None and not peer_ok:

@@ -62,6 +62,11 @@ except ImportError:  # pragma: no cover - shipped together
 __all__ = ["HostState", "Model", "NETNS_SECTIONS", "PlatformView", "build_model"]
 
 _MAX_HOPS = 16
+# The kernel datapath's master of every OVS port: not a bridge (the OVS bridges are in the OVS facts).
+_DATAPATH = "ovs-system"
+# Encapsulation overhead of a tunnel end: outer IP (20 or 40) + UDP (8) + VXLAN or Geneve header (8) + inner
+# Ethernet (14); OVN adds its Geneve option (8).
+_OVERHEAD_V4, _OVERHEAD_V6, _OVN_OPTION = 50, 70, 8
 NETNS_SECTIONS = ("links", "addresses", "routes", "neighbours", "tc", "fdb", "sysctls")
 # What a rule may declare it needs, and what to say when a host lacks it.
 _MISSING = {
@@ -74,13 +79,17 @@ _MISSING = {
     "sysctls": "no netns_probe facts for this host",
     "tunnels": "no vxlan_peer_check facts for this host",
     "ovs": "no ovs_port_owner facts for this host",
+    "sockets": "no listening sockets read on this host (host_snapshot reads them with extra_sections: [sockets])",
+    "firewall": "no firewall rules read on this host (host_snapshot reads them with extra_sections: [firewall])",
+    "processes": "no processes read on this host (host_snapshot reads them with extra_sections: [processes])",
+    "files": "no files read on this host (host_snapshot reads them with extra_sections: [files])",
 }
 
 
 class HostState(object):
     """One inventory host as the model knows it."""
 
-    __slots__ = ("name", "reachable", "platform", "tier", "groups", "errors", "namespaces", "ovs", "ovs_reason",
+    __slots__ = ("name", "reachable", "platform", "tier", "groups", "errors", "namespaces", "ovs", "ovs_reason", "ovn", "processes", "files",
                  "tunnels", "digest", "digest_source", "sections", "expect_ovs", "routes", "refusal", "gaps", "unseen")
 
     def __init__(self, name, entry):
@@ -93,6 +102,9 @@ class HostState(object):
         self.namespaces = None      # list of namespace facts (host/1 or netns/1), or None
         self.ovs = None             # OVS facts when available
         self.ovs_reason = None      # why OVS facts are not usable
+        self.ovn = None             # OVN chassis facts (cloudnet.triage.ovn/1, docs/ovn.md) when the read had them
+        self.processes = None       # [{pid, ns, comm, cmdline}] when the read took the processes section
+        self.files = None           # {patterns, read, refused} when the read took the files section
         self.tunnels = None         # kernel tunnel ends (vxlan/1 tunnels) or None
         self.digest = None          # neighbour digest (arp/1) derived from namespace facts, or None
         self.digest_source = None   # "arp" when the input carried the digest itself (read again from it)
@@ -153,6 +165,9 @@ class Model(object):
         self.masters = {}       # (host, ns, dev) -> (host, ns, bridge): Linux bridge and OVS membership
         self.vlan = {}          # (host, ns, dev) -> VLAN tag of an OVS access port
         self._parent = {}       # union-find of L2 segments
+        self._open = None       # roots of segments that reach a medium the facts do not show
+        self._linked_keys = None  # (host, ns, dev) of every device the link or OVS facts show
+        self._moved = {}        # OVS internal ports moved into a namespace: (host, "", dev) -> (host, ns, dev)
         self.source = None      # the fleet dict the model was built from
         self._identities = {}   # host -> {namespace label: NamespaceIdentity}, built on first use
         self.outside = {}       # inventory hosts outside this run's limit: name -> the address the inventory gives
@@ -502,8 +517,13 @@ class Model(object):
 
     def _build_segments(self):
         # A bridge port and its bridge share a segment, unless an OVS VLAN tag puts the port in its own
-        # (bridge, tag) domain; veths, redirects and consistent tunnel pairs join their ends.
+        # (bridge, tag) domain; veths, redirects and consistent tunnel pairs join their ends. A port of an
+        # OVS bridge that forwards by its flows (fail_mode secure: OVN's br-int, Neutron's) is a segment of
+        # its own: which ports the flows join (a logical switch) is the controller's, not in these facts.
+        programmed = self._programmed_bridges()
         for port, bridge in self.masters.items():
+            if bridge in programmed or bridge[2] == _DATAPATH:
+                continue
             tag = self.vlan.get(port)
             self._join(port, bridge if tag is None else bridge + ("vlan", tag))
         for key, peer in self.veth.items():
@@ -515,12 +535,156 @@ class Model(object):
         for key, fars in self.peer.items():
             for far in fars:
                 self._join(key, far)
+        self._join_ovs_patches()
+        self._join_moved_ports()
+        self._join_trunked_vlans(programmed)
+        self._open = self._open_roots(programmed)
+
+    def _programmed_bridges(self):
+        """(host, "", bridge) of the OVS bridges whose flows, not MAC learning, decide where frames go."""
+        found = set()
+        for name, state in self.hosts.items():
+            for bridge in ((state.ovs or {}).get("bridges") or ()) if state.reachable else ():
+                if bridge.get("fail_mode") == "secure":
+                    found.add((name, "", bridge.get("name")))
+        return found
+
+    def _ovs_interfaces(self):
+        """(host, bridge, port, interface) of every OVS interface of reachable hosts."""
+        for name, state in self.hosts.items():
+            if not state.reachable or state.ovs is None:
+                continue
+            for bridge in state.ovs.get("bridges") or ():
+                for port in bridge.get("ports") or ():
+                    for interface in port.get("interfaces") or ():
+                        yield name, bridge, port, interface
+
+    def _join_ovs_patches(self):
+        # A patch port pair joins two bridges of one host as one wire would.
+        for host, _bridge, _port, interface in self._ovs_interfaces():
+            peer = (interface.get("options") or {}).get("peer")
+            if interface.get("type") == "patch" and peer:
+                self._join((host, "", interface.get("name")), (host, "", peer))
+
+    def _moved_ports(self):
+        """{(host, "", interface): (host, namespace, interface)} of OVS internal ports moved into a namespace
+        (Neutron's qr-/qg- ports, a lab's netns: port): OVS names them in the root namespace, the kernel where
+        they are. Only a name one namespace alone holds is taken."""
+        moved = {}
+        for name, state in self.hosts.items():
+            if not state.reachable or state.ovs is None or not state.namespaces:
+                continue
+            where_ = {}
+            for namespace in state.namespaces:
+                if namespace.get("state", "ok") == "ok":
+                    label = namespace_label(namespace)
+                    for link in namespace.get("links") or ():
+                        where_.setdefault(link.get("name"), []).append(label)
+            for bridge in state.ovs.get("bridges") or ():
+                for port in bridge.get("ports") or ():
+                    for interface in port.get("interfaces") or ():
+                        labels = where_.get(interface.get("name")) or ()
+                        if interface.get("type") == "internal" and len(labels) == 1 and labels[0] != "":
+                            moved[(name, "", interface["name"])] = (name, labels[0], interface["name"])
+        return moved
+
+    def _join_moved_ports(self):
+        self._moved = self._moved_ports()
+        for ovs_key, kernel_key in self._moved.items():
+            self._join(kernel_key, ovs_key)
+
+    def _join_trunked_vlans(self, programmed):
+        """A VLAN of a learning OVS bridge reaches every bridge its untagged (trunk) ports join: the same tag
+        there is the same domain (tunnel ports carry the tags across hosts)."""
+        tags = {}
+        for port, tag in self.vlan.items():
+            bridge = self.masters.get(port)
+            if bridge is not None and bridge not in programmed:
+                tags.setdefault(bridge, set()).add(tag)
+        if not tags:
+            return
+        by_root = {}
+        for bridge in tags:
+            by_root.setdefault(self._find(bridge), []).append(bridge)
+        for bridges in by_root.values():
+            for tag in set().union(*(tags[bridge] for bridge in bridges)):
+                for bridge in bridges[1:]:
+                    self._join(bridges[0] + ("vlan", tag), bridge + ("vlan", tag))
+
+    def _open_roots(self, programmed):
+        """Roots of the segments that reach a medium the facts do not show: a physical NIC, a veth whose peer
+        is on no namespace of the host's facts, a tunnel end that pairs with nothing, a tap, a device the
+        model knows only from a digest. Two owners on such segments may meet on that unseen wire."""
+        internal = set((host, "", interface.get("name")) for host, _bridge, _port, interface in self._ovs_interfaces()
+                       if interface.get("type") == "internal")
+        internal.update(self._moved.values())
+        open_keys = []
+        for name, state in self.hosts.items():
+            if not state.reachable:
+                continue
+            for namespace in state.namespaces or ():
+                if namespace.get("state", "ok") != "ok":
+                    continue
+                label = namespace_label(namespace)
+                for link in namespace.get("links") or ():
+                    key = (name, label, link.get("name"))
+                    if key not in internal and self._unseen_medium(key, link, programmed):
+                        open_keys.append(key)
+        for host, _bridge, _port, interface in self._ovs_interfaces():
+            key = (host, "", interface.get("name"))
+            kind = interface.get("type") or "system"
+            if kind in ("vxlan", "geneve", "gre", "stt") and not self.peer.get(key):
+                open_keys.append(key)
+        roots = set(self._find(key) for key in open_keys)
+        # A VLAN domain of a bridge that reaches an unseen wire reaches it too, through the trunk.
+        for key in list(self._parent):
+            if isinstance(key, tuple) and len(key) == 5 and key[3] == "vlan" and self._find(key[:3]) in roots:
+                roots.add(self._find(key))
+        return roots
+
+    def _unseen_medium(self, key, link, programmed):
+        kind = link.get("kind")
+        flags = link.get("flags") or ()
+        if "loopback" in flags or kind in ("bridge", "dummy", "ifb", "vrf", "bond", "team", "openvswitch", "nlmon"):
+            return False   # their frames stay on the host, or go where their ports (each judged) take them
+        if kind == "veth":
+            return key not in self.veth
+        if kind in ("vxlan", "geneve"):
+            return not self.peer.get(key)
+        master = self.masters.get(key)
+        if master in programmed:
+            return False   # the flows of a programmed bridge decide; its ports are segments of their own
+        if master is not None and master[2] == _DATAPATH:
+            return True    # an OVS port whose bridge this host's facts do not show
+        return True     # physical, tap, macvlan, gretap...: a wire or a guest the facts do not show
 
     def segment(self, key):
         """An id of the L2 segment (broadcast domain) device ``key`` belongs to."""
-        if not self._parent:
+        if self._open is None:
             self._build_segments()
         return self._find(key)
+
+    def segment_open(self, key):
+        """Whether the segment of device ``key`` reaches a medium the facts do not show (see _open_roots); a
+        device the model holds no link facts for (a digest's) counts as one."""
+        root = self.segment(key)
+        if root in self._open:
+            return True
+        state = self.hosts.get(key[0])
+        return state is None or state.namespaces is None or key not in self._linked()
+
+    def _linked(self):
+        linked = self._linked_keys
+        if linked is None:
+            linked = self._linked_keys = set()
+            for name, state in self.hosts.items():
+                for namespace in (state.namespaces or ()) if state.reachable else ():
+                    label = namespace_label(namespace)
+                    for link in namespace.get("links") or ():
+                        linked.add((name, label, link.get("name")))
+            for host, _bridge, _port, interface in self._ovs_interfaces():
+                linked.add((host, "", interface.get("name")))
+        return linked
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -620,9 +784,16 @@ def _ovs_tunnel_end(host, bridge, interface):
             except ValueError:
                 raise FactsError(host, "%s.%s" % (where_, field), value, "expected an IP address or 'flow'")
     geneve = interface.get("type") == "geneve"
+    six = ":" in str(remote or local or "")
+    # OVN's ports (ovn-chassis-id) carry its one Geneve option: 4 bytes of option header, OVN_GENEVE_LEN 4
+    # bytes of logical ports (ovn/controller/physical.h); VXLAN and plain Geneve carry none.
+    ovn = "ovn-chassis-id" in (interface.get("external_ids") or {})
+    overhead = (_OVERHEAD_V6 if six else _OVERHEAD_V4) + (_OVN_OPTION if geneve and ovn else 0)
     return {
         "kind": "ovs",
         "type": interface.get("type"),
+        "ovn": ovn,
+        "overhead": overhead,
         "bridge": bridge.get("name"),
         "device": interface.get("name"),
         "ns_label": "",
@@ -691,10 +862,13 @@ def _load_host(model, name, entry, strict):
         state.unseen = unseen(netns, "host" if "host" in sections else "netns")
         if not any(ns.get("state", "ok") == "ok" for ns in state.namespaces):
             why = "no namespace of this host was read: %s" % ("; ".join(state.unseen) or "the read listed none")
-            for section in NETNS_SECTIONS + ("tunnels",):
+            for section in NETNS_SECTIONS + ("tunnels", "sockets", "firewall"):
                 state.gaps.setdefault(section, why)
-        if "links" in state.gaps:
-            state.gaps.setdefault("tunnels", state.gaps["links"])
+        # The tunnel ends are derived from these sections: an end read without them is not judged either.
+        for section in ("links", "addresses", "routes", "fdb", "tc"):
+            if section in state.gaps:
+                state.gaps.setdefault("tunnels", state.gaps[section])
+        state.unseen.extend(why for why in state.gaps.values() if why not in state.unseen)
         state.sections.difference_update(state.gaps)
         model._add_namespaces(state)
     ovs = sections.get("ovs")
@@ -706,6 +880,12 @@ def _load_host(model, name, entry, strict):
             state.sections.add("ovs")
         else:
             state.ovs_reason = ovs.get("reason") or "OVS not available"
+    if sections.get("host") is not None and isinstance(sections["host"].get("ovn"), dict):
+        state.ovn = sections["host"]["ovn"]
+    if sections.get("host") is not None:
+        # Host-wide optional sections; per-namespace ones (sockets, firewall) stay in state.namespaces.
+        state.processes = sections["host"].get("processes")
+        state.files = sections["host"].get("files")
     if "vxlan" in sections:
         state.tunnels = sections["vxlan"]["tunnels"]
         state.unseen.extend(item for item in unseen(sections["vxlan"], "vxlan") if item not in state.unseen)

@@ -496,11 +496,32 @@ class _Walk(object):
 
         found.sort(key=rank)
         far = found[0]
+        uplink = self._uplink(far) if far[0] != host else None
         self.hop("fabric", key, "frames for %s leave %s on %s into the fabric (not in the facts) and reach %s on %s, "
-                 "which holds that MAC%s" % (mac, where(label, device), host, where(far[1], far[2]), far[0],
-                                             " (one of %d devices)" % len(found) if len(found) > 1 else ""),
-                 to={"host": far[0], "namespace": ns_field(far[1]), "device": far[2]}, inferred=True)
-        return self.arrive(far, mac)
+                 "which holds that MAC%s%s" % (mac, where(label, device), host, where(far[1], far[2]), far[0],
+                                               " (one of %d devices)" % len(found) if len(found) > 1 else "",
+                                               ", by the uplink %s of its bridge" % uplink[2] if uplink else ""),
+                 to={"host": far[0], "namespace": ns_field(far[1]), "device": far[2]}, inferred=True,
+                 uplink=uplink[2] if uplink else None)
+        # Into the far host by its bridge's uplink, so that the uplink is a capture point of the path.
+        return self.arrive(uplink or far, mac)
+
+    def _uplink(self, key):
+        """The one port by which frames from the fabric reach OVS port ``key``: the port of its bridge that
+        carries its VLAN (a trunk or the same tag) and leads nowhere the facts show (a NIC); None otherwise."""
+        ovs = self.index.ovs.get(key)
+        if ovs is None or ovs[2].get("type") != "internal":
+            return None
+        bridge = self._ovs_bridge_of(key)
+        tag = self.model.vlan.get(key)
+        found = []
+        for port in self._ports(bridge, key):
+            port_ovs = self.index.ovs.get(port)
+            if port == bridge or port_ovs is None or port_ovs[2].get("type") not in ("system", "", None) \
+                    or port in self.model.veth or self._is_tunnel(port) or self.model.vlan.get(port) not in (None, tag):
+                continue
+            found.append(port)
+        return found[0] if len(found) == 1 else None
 
     # -- namespaces ---------------------------------------------------------------------------------
 

@@ -20,9 +20,10 @@ from itertools import compress
 from operator import eq, itemgetter, not_
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command, comment
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import ns_field, where
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._neighbour import SAMPLE, entry_fact, severity_of
+from ansible_collections.cloudnet.triage.plugins.module_utils.rules._ovn import nb_fix, responder
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule, paused_gc
 
 __all__ = ["RULE", "evaluate"]
@@ -82,7 +83,20 @@ def _plain_mismatch(model, host, ns, dev, ip, mac, state, owners):
         host, ip, mac, where(ns, dev), ip,
         ", ".join("%s on %s" % (where(o[1], o[2]), o[0]) for o in owners[:SAMPLE]),
         " / ".join(macs) or "none")
-    if len(macs) == 1 and state == "permanent":
+    announced = responder(model, ip, mac) if state != "permanent" else []
+    if announced:
+        # OVN's ARP responder answers from the logical port's addresses: deleting the entry only brings the
+        # same wrong MAC back; the record is what to fix.
+        r_host, r_port, r_chassis = announced[0]
+        items.append(evidence(r_host, "Southbound Port_Binding %s (chassis %s) announces %s at %s: OVN's ARP responder "
+                                      "answers with it" % (r_port, r_chassis or "none", ip, mac)))
+        summary += (" The wrong MAC comes from OVN's ARP responder: the addresses of logical port %s say %s; fix that "
+                    "record (Northbound, or the CMS that owns it), not the neighbour entry." % (r_port, mac))
+        confidence = "certain"
+        remedy = [nb_fix(r_port, macs[0] if len(macs) == 1 else "<MAC>", ip),
+                  comment("or correct the port in the CMS that owns it (Neutron, ovn-kubernetes), which writes it back"),
+                  command(model.identity(host, ns), "ip", "neigh", "del", ip, "dev", dev) + "  # afterwards"]
+    elif len(macs) == 1 and state == "permanent":
         remedy = [command(model.identity(host, ns), "ip", "neigh", "replace", ip, "lladdr", macs[0], "dev", dev, "nud", "permanent")]
     else:
         remedy = [command(model.identity(host, ns), "ip", "neigh", "del", ip, "dev", dev)]

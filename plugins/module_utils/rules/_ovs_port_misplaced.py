@@ -19,13 +19,17 @@ key, or ``vars.cloudnet_expect_ovs``)::
 
 ``peer`` names the port at the other end of a VLAN link: both ends must carry the same access tag
 (or the trunk must carry the tag). Without expectations the rule still reports interface errors and
-growing drop/error counters (when the facts have two readings).
+growing drop/error counters (when the facts have two readings), and, on an OVN chassis (docs/ovn.md) whose
+controller is up, every interface of the integration bridge whose ``iface-id`` has no binding on this chassis:
+no logical port of that name, bound to another chassis, claimed by none, or (the Southbound database not read)
+no ``ovn-installed``.
 """
 
 from __future__ import annotations
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command, ovs_vsctl
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command, comment, ovs_vsctl
+from ansible_collections.cloudnet.triage.plugins.module_utils.rules._ovn import chassis, controller_up
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
 
 __all__ = ["RULE", "evaluate", "port_index"]
@@ -73,6 +77,71 @@ def _tag_pair(host, port, peer_host, peer_port):
         [evidence(h1, "port %s tag=%s trunks=%s" % (p1["name"], tag1, p1.get("trunks")), None, p1["name"]),
          evidence(h2, "port %s tag=%s trunks=%s" % (p2["name"], tag2, p2.get("trunks")), None, p2["name"])],
         remedy)]
+
+
+def _unbound(host, ovn, port, row, sb_reason):
+    """One interface of the integration bridge whose iface-id is not bound here; None when it is."""
+    name, iface_id, here = port["interface"], port["iface_id"], ovn.get("system_id")
+    fact = "interface %s external_ids:iface-id=%s ovn-installed=%s" % (
+        name, iface_id, "true" if port["ovn_installed"] else "absent")
+    if row is None and sb_reason is None:
+        return _misplaced(
+            "Interface %s on %s names iface-id %s, which no logical port has: ovn-controller binds it to nothing and "
+            "installs no flow for it, so its traffic is dropped." % (name, host, iface_id),
+            [evidence(host, fact, None, name),
+             evidence(host, "Southbound: no Port_Binding with logical_port=%s" % iface_id)],
+            [comment("create the logical port where the CMS owns it, or name the right one:"),
+             command(None, "ovn-nbctl", "lsp-add", "<logical switch>", iface_id),
+             ovs_vsctl("set", "interface", name, "external_ids:iface-id=<logical port>")])
+    if row is None:
+        if port["ovn_installed"]:
+            return None
+        return _misplaced(
+            "Interface %s on %s names iface-id %s but ovn-controller never marked it ovn-installed: no logical port "
+            "of that name is bound to this chassis (%s), so it has no flows." % (name, host, iface_id, here),
+            [evidence(host, fact, None, name),
+             evidence(host, "the Southbound database was not read: %s" % sb_reason)],
+            [command(None, "ovn-sbctl", "find", "Port_Binding", "logical_port=%s" % iface_id),
+             command(None, "ovn-nbctl", "lsp-get-addresses", iface_id)],
+            confidence="likely")
+    bound = row.get("chassis")
+    if bound and here and bound != here:
+        return _misplaced(
+            "Logical port %s (interface %s on %s) is bound to chassis %s, not to this chassis %s: OVN delivers its "
+            "traffic to %s, and nothing leaves this interface." % (iface_id, name, host, bound, here, bound),
+            [evidence(host, fact, None, name),
+             evidence(host, "Southbound: Port_Binding %s chassis=%s%s" % (
+                 iface_id, bound, " requested_chassis=%s" % row["requested_chassis"] if row.get("requested_chassis") else ""))],
+            [comment("if the workload runs here, let this chassis claim it (requested-chassis names where it may be bound):"),
+             command(None, "ovn-nbctl", "remove", "Logical_Switch_Port", iface_id, "options", "requested-chassis"),
+             comment("and remove the stale interface with this iface-id on %s" % bound)])
+    if not bound and not port["ovn_installed"]:
+        return _misplaced(
+            "Logical port %s (interface %s on %s) is bound to no chassis: ovn-controller did not claim it here%s."
+            % (iface_id, name, host, " (its requested-chassis is %s)" % row["requested_chassis"]
+               if row.get("requested_chassis") else ""),
+            [evidence(host, fact, None, name), evidence(host, "Southbound: Port_Binding %s chassis=none" % iface_id)],
+            [command(None, "ovn-nbctl", "list", "Logical_Switch_Port", iface_id),
+             command(None, "ovn-appctl", "-t", "ovn-controller", "recompute")])
+    return None
+
+
+def _ovn_ports(state):
+    """On an OVN chassis whose controller is up: every iface-id of its integration bridge bound here."""
+    ovn, _why = chassis(state)
+    if ovn is None or not controller_up(ovn):
+        return []   # ovn_controller_down explains the ports of a chassis nobody programs
+    bindings = ovn.get("bindings")
+    rows = (bindings.get("ports") if isinstance(bindings, dict) else None) or {}
+    sb_reason = next((item.get("reason") for item in ovn.get("unread") or () if item.get("part") == "bindings"), None)
+    if not isinstance(bindings, dict) and sb_reason is None:
+        sb_reason = "no Southbound bindings in the facts"
+    found = []
+    for port in ovn.get("ports") or ():
+        item = _unbound(state.name, ovn, port, rows.get(port["iface_id"]), None if port["iface_id"] in rows else sb_reason)
+        if item is not None:
+            found.append(item)
+    return found
 
 
 def evaluate(model):
@@ -162,6 +231,7 @@ def evaluate(model):
                         [command("", "ovs-ofctl", "dump-ports", bridge.get("name"), port["name"]),
                          "ovs-appctl dpif/show  # compare with the datapath's counters"],
                         severity="warning", confidence="likely"))
+        findings.extend(_ovn_ports(state))
     return findings, notes
 
 

@@ -25,8 +25,10 @@ RULE_MODULES = (
     "_vxlan_peer_mismatch",
     "_mtu_overhead",
     "_ovs_port_misplaced",
+    "_ovn_controller_down",
     "_bond_degraded",
     "_tc_redirect_broken",
+    "_fabric_vlan_blocked",
     "_traffic_stops_at",
 )
 

@@ -5,7 +5,10 @@
 #
 # PRIVATE to this collection: no compatibility promise for code outside cloudnet.triage.
 
-"""stale_neighbour: FAILED/INCOMPLETE neighbour entries for route gateways and tunnel peers."""
+"""stale_neighbour: FAILED/INCOMPLETE neighbour entries for route gateways, tunnel peers and addresses owned
+on the same host (a pod that cannot resolve its neighbour pod on one bridge: the frames between two
+namespaces of one host never leave it, so the fault is on this host: a port down, a bridge that drops, a
+flow missing)."""
 
 from __future__ import annotations
 
@@ -29,8 +32,16 @@ _STATE = itemgetter(4)
 _UNRESOLVED_SET = frozenset(UNRESOLVED)
 
 
+def _may_meet(model, key, owner):
+    """Whether the entry's device and the owner may share a broadcast domain (an overlapping tenant range
+    on another segment of this host is somebody else's address)."""
+    if model.segment(key) == model.segment(owner[:3]):
+        return True
+    return model.segment_open(key) and model.segment_open(owner[:3])
+
+
 def _stale(model, host, digest, owners_index):
-    """FAILED/INCOMPLETE entries for route gateways and tunnel peers of this host."""
+    """FAILED/INCOMPLETE entries for route gateways, tunnel peers and addresses owned on this host."""
     names = digest["names"]
     gateways = {}
     for ns, dev, ip in digest.get("gateways") or ():
@@ -49,13 +60,17 @@ def _stale(model, host, digest, owners_index):
             role = "gateway"
         elif ip in peers:
             role = "tunnel peer"
+        else:
+            local = [o for o in owners_index.get(ip, ()) if o[0] == host and o[1] != ns and _may_meet(model, (host, ns, dev), o)]
+            if local:
+                role = "local owner"
         if role is None:
             continue
         items = [evidence(host, entry_fact(ip, None, state), ns_field(ns), dev)]
         if role == "gateway":
             items.append(evidence(host, "routes in this namespace go via %s dev %s" % (ip, gateways[(ns, ip)]),
                                   ns_field(ns), gateways[(ns, ip)]))
-        else:
+        elif role == "tunnel peer":
             p_ns, p_dev, vni, port = peers[ip]
             items.append(evidence(host, "VXLAN %s VNI %s sends to %s:%s" % (p_dev, vni, ip, port), ns_field(p_ns), p_dev))
         holders = sorted(owners_index.get(ip, ()))
@@ -63,8 +78,13 @@ def _stale(model, host, digest, owners_index):
             items.append(evidence(o[0], owner_fact(o[2], ip, o[3]), ns_field(o[1]), o[2]))
         if not holders:
             items.append(evidence(None, "no host in this run owns %s" % ip))
-        summary = "%s cannot resolve its %s %s on %s: the neighbour entry is %s." % (
-            host, role, ip, where(ns, dev), state.upper())
+        if role == "local owner":
+            # Both ends on one host: what joins them (a bridge, a veth, OVS flows) is on this host too.
+            summary = ("%s cannot resolve %s on %s, an address %s owns on the same host: the neighbour entry is %s."
+                       % (host, ip, where(ns, dev), where(local[0][1], local[0][2]), state.upper()))
+        else:
+            summary = "%s cannot resolve its %s %s on %s: the neighbour entry is %s." % (
+                host, role, ip, where(ns, dev), state.upper())
         namespace = model.identity(host, ns)
         remedy = [command(namespace, "arping", "-c", "3", "-I", dev, ip),
                   command(namespace, "ip", "neigh", "del", ip, "dev", dev)]

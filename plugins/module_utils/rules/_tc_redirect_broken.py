@@ -13,6 +13,11 @@ Caught, ingress and egress filters alike, whatever the classifier (u32, matchall
 - a redirect whose target device does not exist (deleted after the filter was made: ifindex 0 or unknown);
 - a redirect whose target device is down;
 - a redirect into or out of a tunnel device (vxlan, geneve) without the redirect that brings frames back.
+  What a device receives from its wire (ingress hook) and tc sends on comes back only through tc: out of
+  the target (egress redirect) it returns on the target's ingress hook, into the target's stack (ingress
+  redirect) it returns on the target's egress hook; either way sent out of the device (egress redirect).
+  A reverse redirect on the other hook or of the other mode catches other frames: still one way. What a
+  device's own stack sends (egress hook) finds its way back through that stack and needs no reverse.
 One-way redirects that are not tunnel joints (ifb for ingress shaping) are left alone: that is their design.
 """
 
@@ -62,13 +67,24 @@ def _broken(host, namespace, row, links, reverse):
                        remedy=[command(namespace, "ip", "link", "set", "dev", target, "up"), _show(namespace, row)],
                        check=FAMILY, remedy_host=host)
     tunnel = links[target].get("kind") in _TUNNELS or (links.get(dev) or {}).get("kind") in _TUNNELS
-    if not tunnel or (target, dev) in reverse:
+    if not tunnel or row.get("direction") != "ingress":
         return None
-    items.append(evidence(host, "no tc mirred redirect from %s back to %s" % (target, dev), ns_field(label), target))
-    summary = ("tc mirred sends what %s receives on %s into %s, but nothing sends what %s receives back to %s: "
-               "the tunnel joint works one way only, replies never arrive." % (where(label, dev), host, target, target, dev))
-    remedy = [command(namespace, "tc", "qdisc", "replace", "dev", target, "ingress"),
-              command(namespace, "tc", "filter", "add", "dev", target, "ingress", "matchall", "action", "mirred", "egress",
+    hook = "ingress" if row.get("mirred") == "egress_redirect" else "egress"
+    if (target, dev, hook, "egress_redirect") in reverse:
+        return None
+    others = sorted(other[2:] for other in reverse if other[:2] == (target, dev))
+    if others:
+        items.append(evidence(host, "the tc mirred redirect from %s to %s is on %s's %s hook (%s): it catches what %s %s, "
+                              "not what comes back" % (target, dev, target, others[0][0], others[0][1], target,
+                                                       "receives" if others[0][0] == "ingress" else "sends"),
+                              ns_field(label), target))
+    else:
+        items.append(evidence(host, "no tc mirred redirect from %s back to %s" % (target, dev), ns_field(label), target))
+    summary = ("tc mirred sends what %s receives on %s %s %s, but nothing sends what comes back on %s out of %s: "
+               "the tunnel joint works one way only, replies never arrive." % (
+                   where(label, dev), host, "out of" if hook == "ingress" else "into", target, target, dev))
+    remedy = [command(namespace, "tc", "qdisc", "replace", "dev", target, "clsact" if hook == "egress" else "ingress"),
+              command(namespace, "tc", "filter", "add", "dev", target, hook, "matchall", "action", "mirred", "egress",
                       "redirect", "dev", dev)]
     return finding("tc_redirect_broken", "critical", summary, items, remedy=remedy, check=FAMILY, remedy_host=host)
 
@@ -84,7 +100,7 @@ def evaluate(model):
             redirects = [row for row in namespace.get("tc") or ()
                          if row.get("action") == "mirred" and str(row.get("mirred") or "").endswith("_redirect")
                          and row.get("dev")]
-            reverse = set((row["dev"], row.get("target")) for row in redirects)
+            reverse = set((row["dev"], row.get("target"), row.get("direction"), row.get("mirred")) for row in redirects)
             for row in redirects:
                 found = _broken(state.name, ident, row, links, reverse)
                 if found is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command, comment
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import where
+from ansible_collections.cloudnet.triage.plugins.module_utils.rules._fabric_vlan_blocked import explains as fabric_explains
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
 
 __all__ = ["RULE", "evaluate"]
@@ -85,7 +86,8 @@ def evaluate(model):
     breaks = dict((item.get("id"), item.get("breaks_at")) for item in traffic.get("rounds") or () if isinstance(item, dict))
     findings = []
     for item in traffic.get("paths") or ():
-        if isinstance(item, dict) and item.get("result") == "failed":
+        # A round fabric_vlan_blocked explains is said once, by that finding.
+        if isinstance(item, dict) and item.get("result") == "failed" and fabric_explains(model, item) is None:
             findings.append(_one(model, item, item.get("breaks_at") or breaks.get(item.get("id"))))
     return findings, []
 

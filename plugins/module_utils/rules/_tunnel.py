@@ -60,6 +60,11 @@ def socket_where(tunnel):
 
 
 def end_fact(tunnel):
+    if tunnel.get("kind") == "ovs":
+        # An OVS tunnel port as ovs-vsctl shows it: key "flow" (None here) when the flows set the VNI.
+        return "OVS %s port %s on bridge %s: options:remote_ip=%s options:key=%s options:dst_port=%s" % (
+            tunnel.get("type"), tunnel["device"], tunnel.get("bridge"), tunnel.get("remote") or "flow",
+            "flow" if tunnel.get("vni") is None else tunnel.get("vni"), tunnel.get("port"))
     parts = ["vxlan id %s" % tunnel.get("vni")]
     for key in ("remote", "group", "local"):
         if tunnel.get(key):

@@ -96,6 +96,36 @@ def _outside_note(model, host, tunnel, remote):
     return {"check": FAMILY, "host": host, "kind": kind, "reason": reason}
 
 
+def _kind(tunnel):
+    return "Geneve" if tunnel.get("type") == "geneve" else "VXLAN"
+
+
+def _encap_findings(model):
+    """A chassis whose ovn-encap-ip is no address of its own: every tunnel to it from the others goes nowhere."""
+    findings = []
+    for state in model.reachable_hosts():
+        if state.ovs is None or state.namespaces is None or "addresses" in state.gaps:
+            continue
+        announced = ((state.ovs.get("external_ids") or {}).get("ovn-encap-ip") or "")
+        for address in [item.strip() for item in str(announced).split(",") if item.strip()]:
+            if state.name in model.address_hosts.get(address, ()):
+                continue
+            pointing = sorted(set(host for host, tunnel in model.ends if tunnel.get("remote") == address and host != state.name))
+            items = [evidence(state.name, "Open_vSwitch external_ids:ovn-encap-ip=%s; no device of %s holds %s"
+                              % (announced, state.name, address))]
+            items.extend(evidence(host, end_fact(tunnel), end_namespace(tunnel), tunnel["device"])
+                         for host, tunnel in model.ends if host in pointing[:5] and tunnel.get("remote") == address)
+            findings.append(_mismatch(
+                "%s announces %s as its OVN tunnel address (ovn-encap-ip), an address it does not hold: "
+                "the tunnels of the other chassis%s to it go nowhere." % (
+                    state.name, address, " (%s)" % ", ".join(pointing[:5]) if pointing else ""),
+                items,
+                ["%s  # on %s" % (ovs_vsctl("set", "open_vswitch", ".", "external_ids:ovn-encap-ip=<an underlay address of %s>"
+                                            % state.name), state.name),
+                 comment("ovn-controller then updates its Encap record; the other chassis follow")]))
+    return findings
+
+
 def _pair_findings(model, notes):
     findings = []
     for pair in model.tunnel_pairs():
@@ -145,8 +175,8 @@ def _pair_findings(model, notes):
             remedy.append(comment("or, if %s's end is the right one: give %s on %s id %s dstport %s"
                                   % (fix["host"], ref["device"], ref["host"], fix["vni"], fix["port"])))
         findings.append(_mismatch(
-            "The two ends of the VXLAN tunnel between %s and %s disagree: %s."
-            % (a["host"], b["host"], "; ".join(pair["problems"])),
+            "The two ends of the %s tunnel between %s and %s disagree: %s."
+            % (_kind(tunnel_a), a["host"], b["host"], "; ".join(pair["problems"])),
             [evidence(a["host"], end_fact(tunnel_a), end_namespace(tunnel_a), a["device"]),
              evidence(b["host"], end_fact(tunnel_b), end_namespace(tunnel_b), b["device"])],
             remedy))
@@ -196,7 +226,7 @@ def _end_findings(host, tunnel, notes):
 
 def evaluate(model):
     notes = []
-    findings = _pair_findings(model, notes)
+    findings = _encap_findings(model) + _pair_findings(model, notes)
     for host, tunnel in model.ends:
         if tunnel.get("kind") != "digest":
             findings.extend(_end_findings(host, tunnel, notes))

@@ -38,8 +38,9 @@ FACT_KEYS = ("host", "netns", "ovs", "vxlan", "arp")
 COLORS = {"critical": "#d62728", "unexplained": "#b5179e", "warning": "#e08a00", "not_verified": "#6c757d",
           "info": "#1f77b4", "healthy": "#2ca02c"}
 
-LEGEND = (("#4a4a4a", "veth"), ("#1f77b4", "OVS port"), ("#9467bd", "tc mirred"), ("#2ca02c", "VXLAN tunnel"),
-          ("#8c564b", "underlay"), ("#7f7f7f", "master"), ("#d62728", "path of the first finding"))
+LEGEND = (("#4a4a4a", "veth"), ("#1f77b4", "OVS port / bond member"), ("#9467bd", "tc mirred"), ("#2ca02c", "VXLAN tunnel"),
+          ("#8c564b", "underlay"), ("#7f7f7f", "master"), ("#9a9a9a", "link down (dashed)"),
+          ("#d62728", "what is wrong"), ("#ff7f0e", "path of the first finding"), ("#0b7285", "the question's path, hop by hop"))
 
 
 @functools.lru_cache(maxsize=1)

@@ -18,12 +18,16 @@ from __future__ import annotations
 import html
 import json
 import os
+import time
 import xml.etree.ElementTree as ET
 
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._catalogue import FAMILIES
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import diagnose
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._plan import traffic_of
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._collected import build_fleet
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
+from ansible_collections.cloudnet.triage.plugins.module_utils.rules._registry import registered_rules
+from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._html import html_report
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._junit import junit_xml
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._text import printable, terminal_lines
@@ -36,7 +40,28 @@ FILES = {"text": "report.txt", "json": "diagnosis.json", "html": "report.html", 
 FORMATS = tuple(FILES)
 
 
-def _render(kind, diagnosis, fleet, model, lines, graphviz, junit_fail_on):
+def _timed_rules(times):
+    """The registered rules, each adding the seconds it takes to ``times[family]`` (for JUnit's ``time``)."""
+
+    def timed(rule):
+        def evaluate(model):
+            started = time.perf_counter()
+            try:
+                return rule.evaluate(model)
+            finally:
+                times[rule.family] = times.get(rule.family, 0.0) + time.perf_counter() - started
+        return Rule(rule.code, rule.family, rule.needs, evaluate, platforms=rule.platforms)
+
+    return [timed(rule) for rule in registered_rules()]
+
+
+def _hosts_of(model):
+    """family -> the hosts of the model it applies to (platform and tier), for JUnit's test cases."""
+    return dict((family.name, sorted(name for name, state in model.hosts.items() if family.applies(state.platform, state.tier)))
+                for family in FAMILIES.values())
+
+
+def _render(kind, diagnosis, fleet, model, lines, graphviz, junit_fail_on, junit_extra=None):
     if kind == "text":
         return "\n".join(lines) + "\n"
     if kind == "json":
@@ -44,7 +69,7 @@ def _render(kind, diagnosis, fleet, model, lines, graphviz, junit_fail_on):
     if kind == "html":
         return html_report(diagnosis, fleet=fleet, graphviz=graphviz, model=model)
     if kind == "junit":
-        return junit_xml(diagnosis, fail_on=junit_fail_on)
+        return junit_xml(diagnosis, fail_on=junit_fail_on, **(junit_extra or {}))
     return json.dumps(fleet, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
@@ -66,12 +91,15 @@ def _unrendered(kind, why):
 
 
 def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz="auto", junit_fail_on="warning",
-               fail_on="never", outside=None, plan=None, probe_results=None):
+               fail_on="never", outside=None, plan=None, probe_results=None, fleet=None, amend=None):
     """Build the fleet, diagnose it (refused facts set aside), write the report files.
 
+    ``fleet``: a fleet dict built already (an offline diagnosis, plugin_utils/report/_offline.py) instead of
+    hosts_all/collected; ``amend(diagnosis)``: what such a caller adds to the diagnosis before it is written.
     Returns {fleet, diagnosis, report_dir, files, lines, gate, stats}; ``files`` lists what was
     written and ``errors`` what could not be rendered (the file then says so)."""
-    fleet = build_fleet(list(hosts_all), list(collected), list(active_hosts))
+    if fleet is None:
+        fleet = build_fleet(list(hosts_all), list(collected), list(active_hosts))
     # One model for the diagnosis and the picture.
     model = build_model(fleet, strict=False)
     traffic = None
@@ -79,15 +107,19 @@ def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz
         results = dict((str(host), list(items or [])) for host, items in zip(hosts_all, probe_results or [])
                        if isinstance(items, list))
         traffic = traffic_of(plan, results)
-    diagnosis = diagnose(fleet, strict=False, model=model, traffic=traffic, outside=outside, plan=plan)
+    times = {}
+    diagnosis = diagnose(fleet, strict=False, model=model, traffic=traffic, outside=outside, plan=plan, rules=_timed_rules(times))
+    if amend is not None:
+        diagnosis = amend(diagnosis)
+    junit_extra = {"times": times, "hosts_of": _hosts_of(model)}
     report_dir = os.path.realpath(report_dir)
     os.makedirs(report_dir, exist_ok=True)
-    lines = terminal_lines(diagnosis)
+    lines = terminal_lines(diagnosis, report_dir=report_dir, files=[FILES[kind] for kind in formats])
     written, errors = [], []
     for kind in formats:
         path = os.path.join(report_dir, FILES[kind])
         try:
-            content = _render(kind, diagnosis, fleet, model, lines, graphviz, junit_fail_on)
+            content = _render(kind, diagnosis, fleet, model, lines, graphviz, junit_fail_on, junit_extra)
         except Exception as exc:  # pylint: disable=broad-except  # the other reports must still be written
             why = "%s: %s" % (type(exc).__name__, exc)
             errors.append("%s: %s" % (FILES[kind], why))

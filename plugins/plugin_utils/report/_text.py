@@ -51,8 +51,9 @@ def where(item):
     return " / ".join(printable(part) for part in parts)
 
 
-def terminal_lines(diagnosis, max_findings=25):
-    """One line per ranked finding, then the evidence and remedy of the first, then what was not checked."""
+def terminal_lines(diagnosis, max_findings=25, report_dir=None, files=()):
+    """The summary an operator reads: verdict and why, the first finding with its evidence and remedy, the
+    others one line each, what was not checked (grouped by reason), and where the reports are."""
     validate_diagnosis(diagnosis)
     found = counts(diagnosis)
     findings = diagnosis.get("findings", [])
@@ -62,9 +63,9 @@ def terminal_lines(diagnosis, max_findings=25):
     ]
     if diagnosis.get("verdict_reason"):
         lines.append("why: %s" % printable(diagnosis["verdict_reason"]))
-    lines.append("hosts seen: %s" % (joined(diagnosis.get("hosts_seen", [])) or "none"))
+    lines.append("hosts seen: %s" % (_sample(diagnosis.get("hosts_seen", []), 10) or "none"))
     if diagnosis.get("hosts_unreachable"):
-        lines.append("hosts unreachable: %s" % joined(diagnosis["hosts_unreachable"]))
+        lines.append("hosts unreachable: %s" % _sample(diagnosis["hosts_unreachable"], 10))
     if diagnosis.get("hosts_outside_limit"):
         lines.append("hosts outside this run's limit: %d (%s)" % (
             len(diagnosis["hosts_outside_limit"]), _sample(diagnosis["hosts_outside_limit"])))
@@ -76,31 +77,45 @@ def terminal_lines(diagnosis, max_findings=25):
         lines.append("%2d. %-8s %-20s [%s] %s: %s" % (
             number, item["severity"], printable(item["code"]), printable(item.get("confidence", "?")),
             joined(item.get("hosts", [])) or "-", printable(item["summary"])))
+        if number == 1:
+            # The first finding is the one to act on: its evidence and remedy right under it.
+            lines.append("    evidence:")
+            for evidence in item.get("evidence", []):
+                lines.append("      - %s: %s" % (where(evidence), printable(evidence.get("fact", ""))))
+            if item.get("remedy"):
+                lines.append("    remedy (on %s):" % printable(item["remedy_host"]) if item.get("remedy_host") else "    remedy:")
+                lines.extend("      $ %s" % printable(step) for step in item["remedy"])
     if len(findings) > max_findings:
         lines.append("    ... %d more in diagnosis.json" % (len(findings) - max_findings))
-    if findings:
-        top = findings[0]
-        lines.append("first finding %s, evidence:" % printable(top["code"]))
-        for item in top.get("evidence", []):
-            lines.append("  - %s: %s" % (where(item), printable(item.get("fact", ""))))
-        if top.get("remedy"):
-            lines.append("remedy (on %s):" % printable(top["remedy_host"]) if top.get("remedy_host") else "remedy:")
-            lines.extend("  $ %s" % printable(step) for step in top["remedy"])
     summary = diagnosis.get("not_checked_summary")
     if summary is None:
-        # A diagnosis/1: one line per item.
-        for item in diagnosis.get("not_checked", []):
-            lines.append("not checked: %s on %s: %s" % (
-                printable(item.get("check", "?")), printable(item.get("host", "?")), printable(item.get("reason", ""))))
-        return lines
+        # A diagnosis/1 has no groups: group its items by reason here, so that one reason is one line.
+        summary = _grouped(diagnosis.get("not_checked", []))
     for group in summary:
         lines.append("not checked%s: %s on %s: %s" % (
-            "" if group.get("blocking") else " (does not hold the verdict back)",
+            "" if group.get("blocking", True) else " (does not hold the verdict back)",
             joined(group.get("checks") or ["?"]),
             "%d host%s (%s)" % (group.get("count", 0), "" if group.get("count") == 1 else "s", _sample(group.get("hosts") or []))
             if group.get("hosts") else "the fleet",
             printable(group.get("reason", ""))))
+    if report_dir:
+        lines.append("reports: %s%s" % (printable(report_dir), " (%s)" % joined(files) if files else ""))
     return lines
+
+
+def _grouped(not_checked):
+    groups, order = {}, []
+    for item in not_checked:
+        key = str(item.get("reason", ""))
+        if key not in groups:
+            groups[key] = {"reason": key, "checks": [], "hosts": []}
+            order.append(key)
+        for field, value in (("checks", item.get("check")), ("hosts", item.get("host"))):
+            if value and value not in groups[key][field]:
+                groups[key][field].append(value)
+    for group in groups.values():
+        group["count"] = len(group["hosts"])
+    return [groups[key] for key in order]
 
 
 def _sample(names, size=5):

@@ -61,7 +61,7 @@ def test_the_calls_of_the_report_role_keep_working(seed):
     assert report_stats.report_stats(diagnosis, "/r")["cloudnet_diagnosis"]["report_dir"] == "/r"
     assert "report_dir" not in report_stats.report_stats(diagnosis)["cloudnet_diagnosis"]
     suite = ET.fromstring(report_junit.report_junit(diagnosis, "critical", ["vxlan_peer"])).find("testsuite")
-    assert "vxlan_peer" in [case.get("name") for case in suite]
+    assert "vxlan_peer" in [case.get("classname") for case in suite]
     assert report_html.report_html(diagnosis, fleet, "never", "Title") == \
         report_html.report_html(diagnosis, fleet=fleet, graphviz="never", title="Title")
     assert report_html.report_html(diagnosis, fleet=None, graphviz="never").count("<svg") == 1   # null: the default

@@ -15,6 +15,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect import _reader
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._files import DEFAULT_FILES
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._views import decode_snapshot
 from ansible_collections.cloudnet.triage.plugins.modules import host_snapshot
 
@@ -27,7 +28,8 @@ def run(monkeypatch, capsys, args):
     def fake_read_host(**kwargs):
         calls.append(kwargs)
         # The real option checks, so the module shows the reader's own messages.
-        _reader.HostReader(kwargs["namespaces"], timeout=kwargs["timeout"], ovs_db_socket=kwargs["ovs_db_socket"])
+        _reader.HostReader(kwargs["namespaces"], timeout=kwargs["timeout"], ovs_db_socket=kwargs["ovs_db_socket"],
+                           files=kwargs.get("files", ()))
         with open(FIXTURE) as handle:
             return json.load(handle)
 
@@ -51,7 +53,16 @@ def test_snapshot_in_each_encoding(monkeypatch, capsys, encoding):
     with open(FIXTURE) as handle:
         assert decode_snapshot(snapshot, "worker") == json.load(handle)
     assert calls == [{"namespaces": ["*"], "netns_dirs": [], "include_unnamed": True, "timeout": 10.0,
-                      "ovs_db_socket": "unix:/run/openvswitch/db.sock", "ovs": True}]
+                      "ovs_db_socket": "unix:/run/openvswitch/db.sock", "ovs": True, "extra_sections": [],
+                      "files": DEFAULT_FILES}]
+
+
+def test_extra_sections_and_files_reach_the_reader(monkeypatch, capsys):
+    _result, calls = run(monkeypatch, capsys, {"extra_sections": ["sockets", "files"],
+                                               "files": ["/etc/neutron/plugins/ml2/*.ini"]})
+    assert (calls[0]["extra_sections"], calls[0]["files"]) == (["sockets", "files"], ["/etc/neutron/plugins/ml2/*.ini"])
+    result, _calls = run(monkeypatch, capsys, {"files": ["/etc/shadow"]})
+    assert result["failed"] and "files: '/etc/shadow' is not below" in result["msg"]
 
 
 def test_ovs_can_be_left_out(monkeypatch, capsys):

@@ -22,7 +22,18 @@ def test_terminal_lists_findings_ranked_then_evidence_and_remedy_of_the_first(se
     text = "\n".join(lines)
     assert "worker / ovn-k8s-mp0: neighbour 198.18.2.46" in text
     assert "$ ip netns exec podns ip link set dev vxlan0 address 0a:58:c6:12:02:2e" in text
-    assert "not checked: ovs_port_owner on podvm" in text
+    assert "not checked: ovs_port_owner on 1 host (podvm): OVS not running" in text
+    # The first finding's evidence and remedy come right under it, before the second finding.
+    assert lines.index(numbered[0]) < lines.index("    evidence:") < lines.index(numbered[1])
+
+
+def test_terminal_groups_not_checked_and_says_where_the_reports_are(seed):
+    diagnosis = seed["diagnosis"]
+    diagnosis["not_checked"] = [{"check": check, "host": "podvm", "reason": "OVS not running"} for check in ("ovs_ports", "ovs_bonds")]
+    lines = terminal_lines(diagnosis, report_dir="/tmp/r", files=["report.html", "junit.xml"])
+    assert [line for line in lines if line.startswith("not checked")] == [
+        "not checked: ovs_ports, ovs_bonds on 1 host (podvm): OVS not running"]
+    assert lines[-1] == "reports: /tmp/r (report.html, junit.xml)"
 
 
 def test_terminal_healthy(healthy):

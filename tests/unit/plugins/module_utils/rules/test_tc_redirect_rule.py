@@ -81,3 +81,45 @@ def test_a_host_without_tc_facts_is_not_checked():
     findings, not_checked = run(copy.deepcopy(fleet))
     assert findings == [] and [(i["check"], i["host"]) for i in not_checked] == [("tc_redirects", "worker")]
     assert not_checked[0]["reason"].startswith("the tc section was not read on this host")
+
+
+def redirect(dev, target, direction="ingress", mode="egress_redirect", kind="matchall"):
+    row = mirred(dev, target)
+    row.update(direction=direction, mirred=mode, kind=kind)
+    return row
+
+
+def test_the_reverse_on_the_wrong_hook_is_still_one_way():
+    # vxlan1's redirect back sits on its egress hook: it catches what vxlan1 sends, not what it receives.
+    [item] = run(worker([redirect("eth0", "vxlan1"), redirect("vxlan1", "eth0", direction="egress")]))[0]
+    assert "one way only" in item["summary"]
+    assert "on vxlan1's egress hook (egress_redirect)" in item["evidence"][-1]["fact"]
+
+
+def test_into_the_tunnel_stack_comes_back_through_its_egress_hook():
+    # eth0 ingress -> ingress redirect into vxlan1: replies leave vxlan1's stack and need its egress hook.
+    both = [redirect("eth0", "vxlan1", mode="ingress_redirect"), redirect("vxlan1", "eth0", direction="egress")]
+    assert run(worker(both))[0] == []
+    # vxlan1's redirect on its ingress hook back to eth0's wire is a joint too, one way as well.
+    found = run(worker([redirect("eth0", "vxlan1", mode="ingress_redirect"), redirect("vxlan1", "eth0")]))[0]
+    [item] = [f for f in found if f["evidence"][0]["device"] == "eth0"]
+    assert len(found) == 2 and "into vxlan1" in item["summary"]
+    assert shlex.split(item["remedy"][0])[-3:] == ["dev", "vxlan1", "clsact"]
+    assert shlex.split(item["remedy"][1])[4:9] == ["tc", "filter", "add", "dev", "vxlan1"]
+    assert shlex.split(item["remedy"][1])[9] == "egress"
+
+
+def test_what_the_stack_sends_needs_no_reverse():
+    assert run(worker([redirect("eth0", "vxlan1", direction="egress")]))[0] == []
+
+
+@pytest.mark.parametrize("kind", ["u32", "matchall", "flower"])
+def test_egress_hook_redirects_to_nowhere_or_to_a_down_device(kind):
+    gone = redirect("eth0", None, direction="egress", kind=kind)
+    gone["target_ifindex"] = 12
+    fleet = worker([gone, redirect("eth0", "vxlan1", direction="egress", kind=kind)])
+    fleet["worker"]["netns"]["namespaces"][1]["links"][2]["operstate"] = "down"
+    summaries = [item["summary"] for item in run(fleet)[0]]
+    assert len(summaries) == 2 and all("(egress)" in text for text in summaries)
+    assert any("ifindex 12, a device that does not exist" in text for text in summaries)
+    assert any("into vxlan1, which is down" in text for text in summaries)
