@@ -17,6 +17,7 @@ person, not a playbook.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._text import printable
@@ -25,6 +26,7 @@ __all__ = ["RemedyError", "remedy_plan"]
 
 # diagnosis/_remedy.py writes this where a namespace has no name and no process to enter it by.
 _PLACEHOLDER = "/proc/<PID in net:["
+_FILL_IN = re.compile(r"<[^<>]+>")     # <MAC>, <logical port>, <underlay-device>: for an operator to fill in
 # Shell syntax the remedy helper never leaves unquoted (shlex.quote quotes it): a line that holds one of these
 # outside quotes was not written by it, and is refused rather than run as arguments that mean something else.
 _SHELL_CHARS = frozenset("|&;<>()$`\n")
@@ -82,16 +84,21 @@ def _chosen(findings, select):
 
 def _argv(number, code, line):
     try:
-        argv = shlex.split(line, comments=False, posix=True)
+        # A remark after the command ("  # on hv1") is no argument: shlex.quote always quotes a name's "#".
+        argv = shlex.split(line, comments=True, posix=True)
     except ValueError as exc:
         raise RemedyError("finding %d (%s): remedy line %r cannot be read as arguments: %s" % (number, code, line, exc))
     shell = _unquoted_shell(line)
     if shell is not None:
         raise RemedyError("finding %d (%s): remedy line %r holds shell syntax (%r outside quotes); it is not run" % (
             number, code, line, shell))
-    if any(_PLACEHOLDER in word for word in argv):
-        raise RemedyError("finding %d (%s): remedy line %r has a placeholder to fill in by hand (a namespace no name "
-                          "or process enters); it is not run" % (number, code, line))
+    if any(_PLACEHOLDER in word for word in argv) or any(_FILL_IN.search(word) for word in argv):
+        raise RemedyError("finding %d (%s): remedy line %r has a placeholder to fill in by hand (<...>); it is not run"
+                          % (number, code, line))
+    if argv and argv[0] == "nsenter" and any(word == "--target" or word.startswith("--target=") for word in argv):
+        # A PID from a diagnosis of any age may have been reused by a process of another namespace.
+        raise RemedyError("finding %d (%s): remedy line %r enters a namespace by a process ID, which may name another "
+                          "namespace by now; check the PID and run it by hand" % (number, code, line))
     return argv
 
 

@@ -25,12 +25,14 @@ PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 OUTPUT = os.path.join(REPO, "tests", "output")
 
 
-def run_diagnose(inventories, report_dir, *extra, check=True):
+def run_diagnose(inventories, report_dir, *extra, check=True, callback=None):
     command = [PLAYBOOK]
     for inventory in inventories:
         command += ["-i", str(inventory)]
     command += [os.path.join(REPO, "diagnose.yml"), "-e", "cloudnet_report_dir=%s" % report_dir] + list(extra)
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    if callback:
+        env["ANSIBLE_STDOUT_CALLBACK"] = callback   # e.g. "default": every task header, for counting tasks
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=str(report_dir.parent), timeout=300, check=False)
     if check:
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
@@ -143,7 +145,8 @@ def test_one_diagnose_run_reads_each_host_once(lab_factory, tmp_path):
     """One probe task per host, and in it each namespace of each host entered exactly once (the reader counts)."""
     lab = lab_factory("peer_pods_mac_mismatch")
     report_dir = tmp_path / "report"
-    result = run_diagnose([lab.inventory], report_dir, "-e", '{"cloudnet_report_formats": ["json", "fleet"]}')
+    result = run_diagnose([lab.inventory], report_dir, "-e", '{"cloudnet_report_formats": ["json", "fleet"]}',
+                          callback="default")
     probe_tasks = [line for line in result.stdout.splitlines() if line.startswith("TASK [cloudnet.triage.collect") and
                    "Validating arguments" not in line and "Keep what" not in line]
     assert len(probe_tasks) == 1, probe_tasks

@@ -70,11 +70,13 @@ def test_installed_tarball_runs_by_fqcn_outside_the_repository(tarball, tmp_path
     work.mkdir()
     env = clean_env(ANSIBLE_COLLECTIONS_PATH=str(target))
     # --offline: community.docker (the dependency galaxy.yml declares) comes from the installed ansible package.
-    install = subprocess.run([tool("ansible-galaxy"), "collection", "install", str(tarball), "-p", str(target), "--offline"],
+    # --force: a copy found on another collection path (the venv's) must not make the installer skip this one.
+    install = subprocess.run([tool("ansible-galaxy"), "collection", "install", str(tarball), "-p", str(target), "--offline",
+                              "--force"],
                              capture_output=True, text=True, cwd=str(work), env=env, timeout=300, check=False)
     assert install.returncode == 0, install.stdout + install.stderr
     installed = target / "ansible_collections" / "cloudnet" / "triage"
-    assert (installed / "MANIFEST.json").exists() and not os.path.islink(str(installed))
+    assert (installed / "MANIFEST.json").exists() and not os.path.islink(str(installed)), install.stdout + install.stderr
     assert os.path.realpath(str(installed)).startswith(str(tmp_path))
 
     doc = subprocess.run([tool("ansible-doc"), "cloudnet.triage.diagnosis_report"], capture_output=True, text=True,

@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
+
+import pytest
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import diagnose
 
@@ -30,11 +34,40 @@ COLLECTIONS = os.path.join(REPO, ".venv", "collections")
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 READ = ("import json; from ansible_collections.cloudnet.triage.plugins.module_utils.collect._reader import read_host; "
         "print(json.dumps(read_host(timeout=30)))")
-MODULE = os.path.join(REPO, "plugins", "modules", "ovs_port_owner.py")
 
 
-def read(lab, host, unprivileged):
-    argv = ["env", "PYTHONPATH=" + COLLECTIONS] + (NOBODY if unprivileged else []) + [PYTHON, "-c", READ]
+@pytest.fixture(scope="module")
+def readable():
+    """(python, collections dir, module path) that uid 65534 can reach: a checkout under a private directory (CI's
+    mktemp clone, a home) is not, so the code the unprivileged run needs is copied to a world-readable place."""
+    top = tempfile.mkdtemp(prefix="cloudnet-nobody-", dir="/tmp")
+    try:
+        os.chmod(top, 0o755)
+        target = os.path.join(top, "ansible_collections", "cloudnet", "triage")
+        shutil.copytree(os.path.join(REPO, "plugins"), os.path.join(target, "plugins"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        # What a module needs of ansible-core on a target (as Ansible ships it in the module's zip): the package's
+        # module_utils, its release and vendor shims; the machine's own python3 runs it.
+        import ansible   # pylint: disable=import-outside-toplevel
+        source = os.path.dirname(ansible.__file__)
+        shutil.copytree(os.path.join(source, "module_utils"), os.path.join(top, "ansible", "module_utils"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(os.path.join(source, "_vendor"), os.path.join(top, "ansible", "_vendor"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        for name in ("__init__.py", "release.py"):
+            shutil.copy(os.path.join(source, name), os.path.join(top, "ansible", name))
+        for where, dirs, files in os.walk(top):
+            os.chmod(where, 0o755)
+            for name in files:
+                os.chmod(os.path.join(where, name), 0o644)
+        yield "/usr/bin/python3", top, os.path.join(target, "plugins", "modules", "ovs_port_owner.py")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def read(lab, host, unprivileged, readable=None):
+    python, collections = (readable[0], readable[1]) if unprivileged else (PYTHON, COLLECTIONS)
+    argv = ["env", "PYTHONPATH=" + collections] + (NOBODY if unprivileged else []) + [python, "-c", READ]
     return json.loads(lab.run(host, argv).stdout)
 
 
@@ -44,10 +77,10 @@ def fleet_of(facts):
                         "host": read_facts}) for host, read_facts in facts.items())
 
 
-def test_an_unprivileged_read_finds_nothing_it_did_not_see(lab_factory):
+def test_an_unprivileged_read_finds_nothing_it_did_not_see(lab_factory, readable):
     lab = lab_factory("peer_pods_mac_mismatch")
     as_root = dict((host, read(lab, host, False)) for host in sorted(lab.hosts))
-    as_nobody = dict((host, read(lab, host, True)) for host in sorted(lab.hosts))
+    as_nobody = dict((host, read(lab, host, True, readable)) for host in sorted(lab.hosts))
     control = diagnose(fleet_of(as_root), strict=False)
     assert control["findings"][0]["code"] == "arp_mac_mismatch"            # the lab has its fault
     states = dict((host, sorted(set(ns["state"] for ns in facts["namespaces"]))) for host, facts in as_nobody.items())
@@ -63,10 +96,11 @@ def test_an_unprivileged_read_finds_nothing_it_did_not_see(lab_factory):
     assert diagnosis["verdict"] == "not_verified"
 
 
-def test_ovs_port_owner_as_nobody_is_a_fact(lab_factory):
+def test_ovs_port_owner_as_nobody_is_a_fact(lab_factory, readable):
     lab = lab_factory("peer_pods_mac_mismatch")
     args = json.dumps({"ANSIBLE_MODULE_ARGS": {"ports": ["ovn-k8s-mp0"], "timeout": 3}})
-    proc = lab.run("worker", ["env", "PYTHONPATH=" + COLLECTIONS] + NOBODY + [PYTHON, MODULE], input=args,
+    python, collections, module = readable
+    proc = lab.run("worker", ["env", "PYTHONPATH=" + collections] + NOBODY + [python, module], input=args,
                    check=False)
     result = json.loads(proc.stdout)
     assert not result.get("failed"), result

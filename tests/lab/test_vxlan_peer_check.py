@@ -79,11 +79,11 @@ def test_scenario_expectation(name, lab_factory, run_module):
 
 def test_active_df_ping(lab_factory, run_module):
     lab = lab_factory("healthy_vxlan")
-    result = run_module(lab, "hv1", "cloudnet.triage.vxlan_peer_check", {"active": True, "count": 2})
+    result = run_module(lab, "hv1", "cloudnet.triage.vxlan_peer_check", {"active": True, "count": 2, "targets": ["198.18.20.2"]})
     [tunnel] = result["vxlan"]["tunnels"]
     assert tunnel["active"] == {"size": 1472, "count": 2, "sent": 2, "received": 2, "ok": True, "too_big": False}
     lab = lab_factory("vxlan_mtu_overhead")
-    result = run_module(lab, "hv1", "cloudnet.triage.vxlan_peer_check", {"active": True, "count": 1})
+    result = run_module(lab, "hv1", "cloudnet.triage.vxlan_peer_check", {"active": True, "count": 1, "targets": ["198.18.20.2"]})
     [tunnel] = result["vxlan"]["tunnels"]
     assert tunnel["active"]["size"] == 1522 and tunnel["active"]["ok"] is False and tunnel["active"]["too_big"] is True
     bad = run_module(lab, "hv1", "cloudnet.triage.vxlan_peer_check", {"active": True, "count": 50})

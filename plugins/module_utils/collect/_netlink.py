@@ -164,6 +164,13 @@ _unpack_hdr = _HDR.unpack_from
 _ntop = socket.inet_ntop
 
 
+def _strerror(errno):
+    """os.strerror of a kernel errno; a value no errno can be (a corrupt reply) is said as such, not raised."""
+    if 0 < errno < 4096:
+        return os.strerror(errno)
+    return "netlink error %d" % errno
+
+
 def _attrs(buf, off, end):
     """{type: (start, stop)} of the attributes in buf[off:end] (last one wins); bounds-checked."""
     table = {}
@@ -604,14 +611,14 @@ def parse_messages(buf, length, seq, items, parser=None, select=None):
                     code = _I32.unpack_from(buf, off + _HDR.size)[0]
                     if code < 0:
                         # A dump that failed part-way ends with its error in NLMSG_DONE.
-                        raise NetlinkError(os.strerror(-code), -code)
+                        raise NetlinkError(_strerror(-code), -code)
                 return True, interrupted
             if mtype == NLMSG_ERROR:
                 if mlen < _HDR.size + 4:
                     raise NetlinkError("truncated error message")
                 code = _I32.unpack_from(buf, off + _HDR.size)[0]
                 if code:
-                    raise NetlinkError(os.strerror(-code), -code)
+                    raise NetlinkError(_strerror(-code), -code)
                 return True, interrupted
             handler = parser or PARSERS.get(mtype)
             if handler is not None:

@@ -16,6 +16,7 @@ descriptors looked at in all. What the bounds cut is said. Plain Python, no Ansi
 from __future__ import annotations
 
 import os
+import re
 
 __all__ = ["MAX_CMDLINE", "MAX_FDS", "MAX_PROCESSES", "read_processes", "socket_owners"]
 
@@ -67,9 +68,35 @@ def read_processes(proc="/proc", max_processes=MAX_PROCESSES, max_cmdline=MAX_CM
         except OSError:
             ns = None
         args = [] if not raw else [part.decode("utf-8", "replace") for part in raw.rstrip(b"\0").split(b"\0")]
+        args = redact_args(args)
         rows.append({"pid": pid, "ns": ns, "comm": comm.decode("utf-8", "replace").rstrip("\n"), "cmdline": args,
                      "truncated": truncated})
     return rows, notes
+
+
+# An option whose name says it carries a secret: its value never leaves the host (as _files.redact for files).
+_SECRET_OPTION = re.compile(r"^-{1,2}[\w.\-]*(?:pass|secret|token|credential|key|auth)[\w.\-]*$", re.IGNORECASE)
+_SECRET_INLINE = re.compile(r"^(-{1,2}[\w.\-]*(?:pass|secret|token|credential|key|auth)[\w.\-]*=).+$", re.IGNORECASE)
+_SECRET_URL = re.compile(r"(://[^/@:\s]*:)[^/@\s]+@")
+
+
+def redact_args(args):
+    """A command line with the values of secret-looking options (--password=x, --token x, -pSECRET for mysql-like
+    tools is left: it names no key) and URL passwords replaced by <redacted>."""
+    out, hide_next = [], False
+    for arg in args:
+        if hide_next:
+            out.append("<redacted>")
+            hide_next = False
+            continue
+        inline = _SECRET_INLINE.match(arg)
+        if inline:
+            out.append(inline.group(1) + "<redacted>")
+            continue
+        if _SECRET_OPTION.match(arg):
+            hide_next = True
+        out.append(_SECRET_URL.sub(lambda found: found.group(1) + "<redacted>@", arg))
+    return out
 
 
 def socket_owners(pids, proc="/proc", max_fds=MAX_FDS):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._catalogue import FAMILIES
 
-__all__ = ["BLOCKING", "KINDS", "VERDICT_ORDER", "aggregate", "coverage", "kind_of", "verdict_of"]
+__all__ = ["BLOCKING", "KINDS", "VERDICT_ORDER", "aggregate", "blocks", "coverage", "kind_of", "reconcile_stops", "verdict_of"]
 
 # Why a check did not run, and whether that leaves the verdict unproven.
 KINDS = {
@@ -66,8 +66,11 @@ def kind_of(item):
     return "not_evaluated"
 
 
-def coverage(model, rules):
-    """not_checked items for the families that apply to a reachable host but have no rule for its platform."""
+def coverage(model, rules, proven=()):
+    """not_checked items for the families that apply to a reachable host but have no rule for its platform.
+
+    ``proven``: hosts on a path whose probe passed; there the gap does not hold the verdict back, anywhere else
+    it does (nothing vouches for that host's traffic)."""
     items = []
     for state in model.reachable_hosts():
         for family in FAMILIES.values():
@@ -77,10 +80,21 @@ def coverage(model, rules):
                 continue
             if family.name == "traffic":
                 continue   # said by the traffic summary instead
-            items.append({"check": family.name, "host": state.name, "kind": "unsupported",
-                          "reason": "no rule yet for %s on %s hosts (%s)" % (
-                              family.meaning, state.platform or "generic", ", ".join(family.codes))})
+            item = {"check": family.name, "host": state.name, "kind": "unsupported",
+                    "reason": "no rule yet for %s on %s hosts (%s)" % (
+                        family.meaning, state.platform or "generic", ", ".join(family.codes))}
+            if state.name not in proven:
+                item["blocking"] = True
+                item["reason"] += "; no probe passed through this host"
+            items.append(item)
     return items
+
+
+def blocks(item):
+    """Whether one not_checked item holds the verdict back: its own say, else its kind's."""
+    if isinstance(item.get("blocking"), bool):
+        return item["blocking"]
+    return kind_of(item) in BLOCKING
 
 
 def aggregate(not_checked, sample=8):
@@ -91,7 +105,7 @@ def aggregate(not_checked, sample=8):
         key = (kind, str(item.get("reason") or ""))
         group = groups.get(key)
         if group is None:
-            group = groups[key] = {"kind": kind, "reason": key[1], "checks": [], "hosts": [], "blocking": KINDS[kind]}
+            group = groups[key] = {"kind": kind, "reason": key[1], "checks": [], "hosts": [], "blocking": blocks(item)}
             order.append(key)
         check, host = item.get("check"), item.get("host")
         if check and check not in group["checks"]:
@@ -111,6 +125,24 @@ def aggregate(not_checked, sample=8):
     return result
 
 
+_UNEXPLAINED = "No known cause was found by the configuration checks."
+
+
+def reconcile_stops(findings):
+    """A stop another finding on the same hosts may explain says so instead of "no known cause" (in place)."""
+    causes = [item for item in findings if item.get("code") not in ("traffic_stops_at", "fabric_vlan_blocked")
+              and item.get("severity") in ("critical", "warning")]
+    for item in findings:
+        if item.get("code") != "traffic_stops_at" or _UNEXPLAINED not in item.get("summary", ""):
+            continue
+        near = sorted(set(cause["code"] for cause in causes if set(cause.get("hosts") or ()) & set(item.get("hosts") or ())))
+        if near:
+            item["summary"] = item["summary"].replace(
+                _UNEXPLAINED, "Other findings on these hosts may explain it: %s." % ", ".join(near))
+            item["confidence"] = "possible"
+    return findings
+
+
 def verdict_of(findings, not_checked, traffic):
     """(verdict, reason) of ranked findings, the not_checked items and the traffic summary."""
     worst = [item for item in findings if item.get("severity") in ("critical", "warning")]
@@ -126,14 +158,14 @@ def verdict_of(findings, not_checked, traffic):
     traffic = traffic or {}
     if traffic.get("failed"):
         return "unexplained", "probed traffic failed on %d path(s) and no rule explains it" % traffic["failed"]
-    gaps = [item for item in not_checked if kind_of(item) in BLOCKING]
+    if not traffic.get("passed"):
+        return "not_verified", "no fault found, not verified: %s" % (
+            traffic.get("reason") or "no probe sent traffic along the paths")
+    gaps = [item for item in not_checked if blocks(item)]
     if gaps:
         hosts = sorted(set(item.get("host") or "?" for item in gaps))
         return "not_verified", "no fault found, not verified: %d check(s) could not run (%s)" % (
             len(gaps), ", ".join(hosts[:5]) + (", ..." if len(hosts) > 5 else ""))
-    if not traffic.get("passed"):
-        return "not_verified", "no fault found, not verified: %s" % (
-            traffic.get("reason") or "no probe sent traffic along the paths")
     if any(item.get("severity") == "info" for item in findings):
         return "info", "only informational findings; probed traffic passed"
     return "healthy", "every applicable check ran and probed traffic passed on %d path(s)" % traffic["passed"]

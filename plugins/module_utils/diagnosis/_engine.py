@@ -19,7 +19,13 @@ import json
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import DIAGNOSIS_SCHEMA
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._catalogue import FAMILIES, SEVERITIES
-from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._claim import aggregate, coverage, kind_of, verdict_of
+from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._claim import (
+    aggregate,
+    coverage,
+    kind_of,
+    reconcile_stops,
+    verdict_of,
+)
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import rank
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._facts import (
     FACT_SCHEMAS,
@@ -81,7 +87,7 @@ def _run(model, rules, unreachable, strict, culprits=None):
             for need in rule.needs:
                 reason = state.lacks(need)
                 if reason is not None:
-                    kind = "absent" if need == "ovs" and state.ovs_reason and not state.expect_ovs else "not_collected"
+                    kind = _ovs_kind(state) if need == "ovs" and state.ovs_reason else "not_collected"
                     if state.refusal is not None and need not in state.gaps:
                         kind = "refused"
                     not_checked.append({"check": rule.family, "host": state.name, "reason": reason, "kind": kind})
@@ -136,6 +142,17 @@ def _set_aside(entry, exc):
     return kept
 
 
+def _ovs_kind(state):
+    """Absent only when OVS is not there (no socket, not running) and nothing expects it; denied when the read was
+    refused; any other unreadable answer is a gap."""
+    reason = str(state.ovs_reason).lower()
+    if "permission denied" in reason or "denied" in reason:
+        return "denied"
+    if ("no such file" in reason or "not running" in reason or "not installed" in reason) and not state.expect_ovs:
+        return "absent"
+    return "not_collected"
+
+
 def _run_set_aside(fleet, model, rules, unreachable, strict):
     """(model, findings, not_checked) of the rules; a rule that still meets malformed facts of one host (the
     validation let them through) costs that host's checks only: the host is set aside, the model built
@@ -152,9 +169,9 @@ def _run_set_aside(fleet, model, rules, unreachable, strict):
             if exc.host not in set_aside:
                 set_aside.add(exc.host)
                 fleet[exc.host] = _set_aside(fleet[exc.host], exc)
-        outside = model.outside
+        outside, traffic = model.outside, model.traffic
         model = build_model(fleet, strict=False)
-        model.outside = outside
+        model.outside, model.traffic = outside, traffic   # what the run knows beyond the facts
         culprits = []
         findings, not_checked = _run(model, rules, unreachable, strict, culprits)
     return model, findings, not_checked
@@ -207,12 +224,13 @@ def diagnose(fleet, limit=None, rules=None, strict=True, model=None, traffic=Non
     unreachable.extend(sorted(missing))
     seen = sorted(name for name in model.hosts if name not in unreachable)
     model, findings, not_checked = _run_set_aside(fleet, model, rules, unreachable, strict)
-    ranked = rank(findings)
+    ranked = rank(reconcile_stops(findings))
     families = []
     for rule in rules:
         if rule.family not in families:
             families.append(rule.family)
-    not_checked = list(model.refused) + not_checked + coverage(model, _registry.registered_rules())
+    not_checked = (list(model.refused) + not_checked + coverage(model, _registry.registered_rules(), _proven_hosts(traffic, plan))
+                   + _traffic_gaps(traffic, plan))
     for item in not_checked:
         # Every item says what kind of gap it is (a rule's own note may not): docs/diagnosis.md, "Verdicts".
         item.setdefault("kind", kind_of(item))
@@ -246,8 +264,51 @@ def _traffic(traffic):
         raise FactsError("?", "traffic", short(traffic), "expected the probes' summary dict")
     paths = [item for item in traffic.get("paths") or [] if isinstance(item, dict)]
     results = [item.get("result") for item in paths]
+    # A refused probe (reset, port unreachable) is an answer, not a pass: it counts with the failed ones.
     return {"active": bool(traffic.get("active", True)), "paths": paths, "reason": traffic.get("reason"),
-            "probed": len(paths), "passed": results.count("passed"), "failed": results.count("failed")}
+            "probed": len(paths), "passed": results.count("passed"),
+            "failed": results.count("failed") + results.count("refused")}
+
+
+def _proven_hosts(traffic, plan):
+    """Hosts on a path whose probe passed: there the traffic is the evidence for the families without a rule."""
+    passed = set(item.get("id") for item in traffic["paths"] if item.get("result") == "passed")
+    hosts = set()
+    for item in traffic["paths"]:
+        if item.get("result") == "passed":
+            found = item.get("hosts") if isinstance(item.get("hosts"), list) else [item.get("source")]
+            hosts.update(host for host in found if isinstance(host, str))
+    for round_ in (plan or {}).get("rounds") or ():
+        if isinstance(round_, dict) and round_.get("id") in passed:
+            hosts.update(host for host in round_.get("hosts") or () if isinstance(host, str))
+    return hosts
+
+
+def _traffic_gaps(traffic, plan):
+    """not_checked items of what the probes could not prove: rounds not sent or unanswered UDP, and paths the facts
+    show broken that no round covered."""
+    items = []
+    for item in traffic["paths"]:
+        if item.get("result") == "not_sent":
+            items.append({"check": "traffic", "host": item.get("source"), "kind": "failed",
+                          "reason": "probe %s to %s not sent: %s" % (item.get("protocol"), item.get("destination"),
+                                                                      item.get("why") or "no result")})
+        elif item.get("result") == "silent":
+            items.append({"check": "traffic", "host": item.get("source"), "kind": "not_evaluated",
+                          "reason": "probe udp/%s to %s: %s" % (item.get("port"), item.get("destination"), item.get("why"))})
+    probed = set((round_.get("source"), round_.get("flow", {}).get("destination")) for round_ in (plan or {}).get("rounds") or ()
+                 if isinstance(round_, dict))
+    for path in (plan or {}).get("paths") or ():
+        if not isinstance(path, dict) or path.get("verdict") != "broken":
+            continue
+        question = path.get("question") or {}
+        flow = ((question.get("source") or {}).get("host"), (question.get("destination") or {}).get("address"))
+        breaks = path.get("breaks_at") or {}
+        if flow not in probed:
+            items.append({"check": "traffic", "host": flow[0], "kind": "not_evaluated",
+                          "reason": "the facts show the path to %s break at %s on %s (%s); no probe round covered it" % (
+                              flow[1], breaks.get("device") or breaks.get("kind"), breaks.get("host"), breaks.get("reason"))})
+    return items
 
 
 def to_json(diagnosis, indent=2):

@@ -159,14 +159,29 @@ def traffic_of(plan, results):
         outcome = send.get("outcome")
         entry = {"id": number, "source": item["source"], "namespace": item["send"].get("namespace") or None,
                  "destination": item["flow"]["destination"], "protocol": item["flow"]["protocol"],
-                 "port": item["flow"].get("port"), "origin": item.get("origin"), "sent": send.get("sent", 0),
-                 "packets": send.get("packets", 0), "answered": send.get("answered", 0), "outcome": outcome,
-                 "breaks_at": item.get("breaks_at")}
+                 "port": item["flow"].get("port"), "origin": item.get("origin"), "sent": _count(send.get("sent")),
+                 "packets": _count(send.get("packets")), "answered": _count(send.get("answered")), "outcome": outcome,
+                 "breaks_at": item.get("breaks_at"), "hosts": list(item.get("hosts") or [])}
+        attempts = send.get("attempts") if isinstance(send.get("attempts"), list) else []
+        answers = [attempt.get("answer") for attempt in attempts if isinstance(attempt, dict)]
+        refused = [answer for answer in answers if answer in _REFUSALS]
         if sent.get("failed") or not traffic:
             entry["result"] = "not_sent"
             entry["why"] = str(sent.get("msg") or "the sending host returned no probe result")
+        elif outcome == "reached" and refused and len(refused) == len([answer for answer in answers if answer]):
+            # A reset or a port unreachable is an answer, not a pass: nothing listens there, or a firewall
+            # rejects it (iptables REJECT looks the same from the sender).
+            entry["result"] = "refused"
+            entry["answer"] = refused[0]
+            entry["answered_by"] = next((str(attempt.get("from")) for attempt in attempts
+                                         if isinstance(attempt, dict) and attempt.get("answer") in _REFUSALS), None)
+            entry["stops_at"] = _stops_at(item, results)
         elif outcome == "reached":
             entry["result"] = "passed"
+        elif outcome == "no_answer" and entry["protocol"] == "udp" and send.get("reached") is None:
+            # A service may take a datagram and say nothing: silence proves neither way.
+            entry["result"] = "silent"
+            entry["why"] = "no answer to a UDP datagram: a service may take it and say nothing"
         elif outcome in ("no_answer", "unreachable"):
             entry["result"] = "failed"
             entry["stops_at"] = _stops_at(item, results)
@@ -177,20 +192,29 @@ def traffic_of(plan, results):
     return summary
 
 
+_REFUSALS = ("rst", "port_unreachable")
+
+
+def _count(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
 def _points_seen(item, results):
     """{(host, namespace, device): point result} of one round, from every host's result."""
     seen = {}
     for host in item["hosts"]:
         result = _sender_result(results, host, item["id"]) or {}
         traffic = result.get("traffic") if isinstance(result.get("traffic"), dict) else {}
-        for point in traffic.get("points") or ():
-            if isinstance(point, dict):
-                namespace = point.get("namespace")
-                namespace = None if namespace in ("", "root/") else namespace   # a namespace named "root" is a name
-                seen[(host, namespace, point.get("device"))] = point
-        for counters in traffic.get("counters") or ():
-            if isinstance(counters, dict) and counters.get("drops"):
-                seen.setdefault(("drops", host, counters.get("namespace")), counters)
+        for point in traffic.get("points") if isinstance(traffic.get("points"), list) else ():
+            if not isinstance(point, dict) or not isinstance(point.get("device"), str):
+                continue   # a malformed point says nothing (and must not stop the report)
+            namespace = point.get("namespace")
+            namespace = None if namespace in ("", "root/") or not isinstance(namespace, str) else namespace
+            seen[(host, namespace, point["device"])] = point
+        for counters in traffic.get("counters") if isinstance(traffic.get("counters"), list) else ():
+            if isinstance(counters, dict) and isinstance(counters.get("drops"), list) and counters["drops"]:
+                namespace = counters.get("namespace") if isinstance(counters.get("namespace"), str) else None
+                seen.setdefault(("drops", host, namespace), dict(counters, namespace=namespace))
     return seen
 
 
@@ -206,7 +230,8 @@ def _stops_at(item, results):
             # The address resolution for it counts: without an answer the request itself never leaves.
             last = {"host": host, "namespace": namespace, "device": device, "requests": point.get("requests", 0),
                     "resolution_only": not point.get("seen"),
-                    "vlans": [tag for tag in point.get("vlans") or () if isinstance(tag, int) and not isinstance(tag, bool)]}
+                    "vlans": [tag for tag in (point.get("vlans") if isinstance(point.get("vlans"), list) else ())
+                              if isinstance(tag, int) and not isinstance(tag, bool)]}
             first_missing = None
         elif first_missing is None:
             first_missing = {"host": host, "namespace": namespace, "device": device}

@@ -90,10 +90,17 @@ def _refused_pings(host, tunnel):
 def _ovs_mtus(state, bridge_name):
     """{interface: mtu} of one OVS bridge's interfaces that are not tunnel or patch ports, and {name: type}."""
     mtus, types = {}, {}
-    links = {}
+    links, moved = {}, {}
     for namespace in state.namespaces or ():
         if namespace.get("root"):
             links.update((link.get("name"), link.get("mtu")) for link in namespace.get("links") or ())
+            continue
+        for link in namespace.get("links") or ():
+            # An internal port moved into a pod's namespace (OVN-Kubernetes, the lab's pods): OVSDB has no MTU
+            # for it, its link there does (kind openvswitch, or tun with the userspace datapath). Two links of
+            # that name in different namespaces say nothing.
+            if link.get("name"):
+                moved[link["name"]] = None if link["name"] in moved else link.get("mtu")
     for bridge in (state.ovs or {}).get("bridges") or ():
         if bridge.get("name") != bridge_name:
             continue
@@ -106,6 +113,8 @@ def _ovs_mtus(state, bridge_name):
                 mtu = interface.get("mtu")
                 if mtu is None:
                     mtu = links.get(name)
+                if mtu is None and kind == "internal":
+                    mtu = moved.get(name)
                 if mtu:
                     mtus[name] = mtu
     return mtus, types

@@ -91,6 +91,11 @@ def evaluate(model):
             if why:
                 notes.append({"check": FAMILY, "host": state.name, "reason": why, "kind": "not_collected"})
             continue
+        if not isinstance(ovn.get("controller"), dict):
+            # Not read is not "not running": say what is missing, never a finding about what was not seen.
+            notes.append({"check": FAMILY, "host": state.name, "kind": "not_collected",
+                          "reason": "ovn-controller's state was not read on this chassis"})
+            continue
         found = _check(state, ovn)
         if found is not None:
             findings.append(found)

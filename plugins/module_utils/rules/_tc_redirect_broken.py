@@ -98,8 +98,8 @@ def evaluate(model):
             ident = identity(namespace)
             links = dict((link.get("name"), link) for link in namespace.get("links") or ())
             redirects = [row for row in namespace.get("tc") or ()
-                         if row.get("action") == "mirred" and str(row.get("mirred") or "").endswith("_redirect")
-                         and row.get("dev")]
+                         if row.get("action") == "mirred" and row.get("dev") and
+                         str(row.get("mirred") or "").endswith("_redirect")]
             reverse = set((row["dev"], row.get("target"), row.get("direction"), row.get("mirred")) for row in redirects)
             for row in redirects:
                 found = _broken(state.name, ident, row, links, reverse)

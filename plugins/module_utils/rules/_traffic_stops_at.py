@@ -81,6 +81,22 @@ def _one(model, item, breaks_at):
                    remedy_host=host)
 
 
+def _refused(model, item):
+    """A reset or a port unreachable answered the probe: the path carries it, the destination turns it away."""
+    answer = "a TCP reset" if item.get("answer") == "rst" else "an ICMP port unreachable"
+    by = item.get("answered_by") or item.get("destination")
+    items = [evidence(item["source"], "sent %d %s probe(s) (%s): answered by %s from %s" % (
+        item.get("sent", 0), item.get("protocol"), _flow(item), answer, by), item.get("namespace"))]
+    summary = ("Traffic %s is refused: %s came back from %s. Nothing listens on port %s there, or a firewall on the way "
+               "rejects it (iptables REJECT answers the same way)." % (_flow(item), answer, by, item.get("port")))
+    host = item["source"]
+    remedy = [comment("on the host that owns %s: is anything listening on %s/%s, and does a firewall reject it?" % (
+        item.get("destination"), item.get("protocol"), item.get("port"))),
+        command(model.identity(host, item.get("namespace") or ""), "nft", "list", "ruleset")]
+    return finding("traffic_stops_at", "critical", summary, items, remedy=remedy, confidence="likely", check=FAMILY,
+                   remedy_host=host)
+
+
 def evaluate(model):
     traffic = getattr(model, "traffic", None) or {}
     breaks = dict((item.get("id"), item.get("breaks_at")) for item in traffic.get("rounds") or () if isinstance(item, dict))
@@ -89,6 +105,8 @@ def evaluate(model):
         # A round fabric_vlan_blocked explains is said once, by that finding.
         if isinstance(item, dict) and item.get("result") == "failed" and fabric_explains(model, item) is None:
             findings.append(_one(model, item, item.get("breaks_at") or breaks.get(item.get("id"))))
+        elif isinstance(item, dict) and item.get("result") == "refused":
+            findings.append(_refused(model, item))
     return findings, []
 
 

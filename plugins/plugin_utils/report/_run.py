@@ -124,7 +124,8 @@ def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz
             why = "%s: %s" % (type(exc).__name__, exc)
             errors.append("%s: %s" % (FILES[kind], why))
             content = _unrendered(kind, why)
-        with open(path, "w", encoding="utf-8") as handle:
+        # A name that is not UTF-8 (os.listdir gives lone surrogates for it) is written escaped, never lost.
+        with open(path, "w", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(content)
         written.append(path)
     return {

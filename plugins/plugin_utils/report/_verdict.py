@@ -122,6 +122,9 @@ def gate(diagnosis, fail_on="never"):
         raise ReportError("cloudnet_fail_on: expected one of %s, got %s" % (", ".join(FAIL_ON), _short(fail_on)))
     if fail_on == "never":
         return False
+    if fail_on in ("critical", "warning") and any(
+            level(item["severity"]) <= level(fail_on) for item in diagnosis.get("findings", [])):
+        return True   # a critical finding fails a critical gate, also when the verdict is "unexplained"
     return VERDICT_ORDER.index(diagnosis["verdict"]) <= VERDICT_ORDER.index(fail_on)
 
 

@@ -77,6 +77,10 @@ def arp_request(mac, source, destination):
             + b"\0" * 6 + socket.inet_aton(destination))
 
 
+
+class SourceRefused(OSError):
+    """A source address the sending device does not hold: refused before any packet."""
+
 class Attempt:
     """One packet of the probe: when it left, and what answered it."""
 
@@ -149,6 +153,8 @@ class _Sender:
                         self.device = link["name"]
                 if self.protocol == "arp":
                     self._link_address(nl)
+        except SourceRefused:
+            raise   # nothing may be sent: the round is refused
         except OSError as exc:
             self.route = {"error": "netlink: %s" % exc.strerror}
         self.open()
@@ -162,12 +168,19 @@ class _Sender:
         self.mac = bytes(bytearray(int(part, 16) for part in (links[0]["mac"] or "").split(":") if part))
         if len(self.mac) != 6:
             raise OSError(errno.EINVAL, "device %s has no Ethernet address" % self.device)
+        owned = [row["address"] for row in nl.addresses()
+                 if row["ifindex"] == links[0]["ifindex"] and row["family"] == 4]
+        if self.source is not None and self.source not in owned:
+            # An ARP request announces its sender: one for an address this device does not hold would re-point
+            # every neighbour entry for it on the segment (poisoning), a change on other hosts.
+            raise SourceRefused(errno.EADDRNOTAVAIL, "send.source %s is not an IPv4 address of %s (it holds: %s): an "
+                                "ARP request asks only from an address of its own" % (
+                                    self.source, self.device, ", ".join(owned) or "none"))
         if self.source is None:
-            if self.route and self.route.get("source") and self.route.get("dev") == self.device:
+            if self.route and self.route.get("source") and self.route.get("dev") == self.device \
+                    and self.route["source"] in owned:
                 self.source = self.route["source"]
             else:
-                owned = [row["address"] for row in nl.addresses()
-                         if row["ifindex"] == links[0]["ifindex"] and row["family"] == 4]
                 if not owned:
                     raise OSError(errno.EADDRNOTAVAIL, "device %s has no IPv4 address to ask from" % self.device)
                 self.source = owned[0]

@@ -495,8 +495,6 @@ def test_the_report_run_writes_every_file_whatever_a_snapshot_holds(tmp_path):
     assert written >= 40
 
 
-@pytest.mark.xfail(strict=True, reason="report/_run.py writes the files as strict UTF-8: a namespace name that is "
-                                       "not UTF-8 (os.listdir gives lone surrogates) stops the report; reported")
 def test_a_name_that_is_not_utf8_still_writes_every_report(tmp_path):
     from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._run import FORMATS, run_report
 

@@ -65,3 +65,20 @@ def test_the_filter_names_itself_and_checks_its_input():
         remedy_plan_filter({"findings": [finding("x_code", ["ip link show"], host=None)]}, [1])
     with pytest.raises(AnsibleFilterError, match="cloudnet.triage.remedy_plan"):
         remedy_plan_filter(["not a diagnosis"], [1])
+
+
+def test_a_remark_after_a_command_is_no_argument():
+    plan = remedy_plan({"findings": [finding("stale_neighbour", ["ip neigh del 198.18.2.1 dev eth0  # afterwards: ping it"])]},
+                       ["stale_neighbour"])
+    assert plan[0]["steps"] == [["ip", "neigh", "del", "198.18.2.1", "dev", "eth0"]]
+
+
+@pytest.mark.parametrize("line, why", [
+    # As the remedy helper quotes them: not shell syntax any more, still nothing to run.
+    ("ip neigh replace 198.18.2.1 lladdr '<MAC>' dev eth0", "placeholder"),
+    ("ovs-vsctl -- set interface tap1 'external_ids:iface-id=<logical port>'", "placeholder"),
+    ("nsenter --target 4242 --net -- ip link set dev eth0 up", "process ID"),
+])
+def test_placeholders_and_process_ids_are_for_a_person(line, why):
+    with pytest.raises(RemedyError, match=why):
+        remedy_plan({"findings": [finding("arp_mac_mismatch", [line])]}, ["arp_mac_mismatch"])

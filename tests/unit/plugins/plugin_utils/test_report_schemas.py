@@ -123,3 +123,30 @@ def test_the_written_diagnosis_json_validates_and_junit_parses(tmp_path):
 def _snapshot(name):
     from ansible_collections.cloudnet.triage.plugins.module_utils.collect._views import encode_snapshot
     return encode_snapshot(host_facts("seed001_%s.json" % name))
+
+
+def junit_schema():
+    import xmlschema  # pylint: disable=import-outside-toplevel  # in requirements-dev.txt and tests/unit/requirements.txt
+    return xmlschema.XMLSchema(os.path.join(SCHEMAS, "junit.xsd"))
+
+
+def test_junit_validates_against_its_schema_and_the_schema_refuses_what_ci_cannot_read(tmp_path):
+    validator = junit_schema()
+    hosts = ["worker", "podvm"]
+    collected = [{"groups": ["kubernetes"], "platform": "kubernetes", "tier": "hypervisor",
+                  "results": {"snapshot": {"changed": False, "snapshot": _snapshot(name)}}} for name in hosts]
+    _run.run_report(hosts, collected, hosts, str(tmp_path / "r"), ["junit"], graphviz="never")
+    path = str(tmp_path / "r" / "junit.xml")
+    assert validator.is_valid(path), list(validator.iter_errors(path))[:3]
+    # Hostile names and a not-checked host still give a valid document.
+    fleet = seed_fleet()
+    fleet["podvm"] = {"reachable": False, "platform": "kubernetes", "groups": [], "errors": ["unreachable \x1b[2J"]}
+    from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._junit import junit_xml
+    assert validator.is_valid(junit_xml(diagnose(fleet, strict=False)))
+    root = ET.parse(path).getroot()
+    for broken in (lambda r: r.find("testsuite").attrib.pop("tests"),
+                   lambda r: r.find("testsuite/testcase").set("time", "-1"),
+                   lambda r: r.find("testsuite/testcase").attrib.pop("classname")):
+        copy_root = ET.fromstring(ET.tostring(root))
+        broken(copy_root)
+        assert not validator.is_valid(ET.tostring(copy_root).decode())

@@ -58,6 +58,9 @@ def test_optional_lists_may_be_null(seed):
 def test_gate(seed, verdict, fail_on, expected):
     diagnosis = seed["diagnosis"]
     diagnosis["verdict"] = verdict
+    # The findings agree with the verdict: the gate reads both.
+    first = diagnosis["findings"][0]
+    diagnosis["findings"] = [dict(first, severity=verdict)] if verdict in ("critical", "warning", "info") else []
     assert gate(diagnosis, fail_on) is expected
 
 
@@ -75,3 +78,11 @@ def test_stats_are_small_and_name_the_top_finding(seed, healthy):
     assert "evidence" not in data["cloudnet_diagnosis"]["findings"][0]
     assert stats(healthy)["cloudnet_top_finding"] == ""
     assert counts(healthy) == {"critical": 0, "warning": 0, "info": 0}
+
+
+def test_a_critical_finding_fails_a_critical_gate_also_when_the_verdict_is_unexplained(seed):
+    diagnosis = dict(seed["diagnosis"], schema="cloudnet.triage.diagnosis/2", verdict="unexplained")
+    diagnosis["findings"] = [dict(diagnosis["findings"][0], code="traffic_stops_at", severity="critical")]
+    assert gate(diagnosis, "critical") is True and gate(diagnosis, "unexplained") is True
+    diagnosis["findings"] = []
+    assert gate(diagnosis, "critical") is False and gate(diagnosis, "unexplained") is True

@@ -188,14 +188,20 @@ def test_legacy_tables_read_with_the_save_tool_in_the_namespace(monkeypatch):
 
     bins = {"iptables-legacy-save": "/sbin/iptables-legacy-save", "ebtables-legacy-save": "/sbin/ebtables-legacy-save"}
     facts = read_firewall(bins, run)
-    assert [argv for argv, _env in asked] == [["/sbin/iptables-legacy-save", "-c"], ["/sbin/ebtables-legacy-save"]]
-    assert asked[1][1] == {"EBTABLES_SAVE_COUNTER": "yes"}
+    # Legacy ebtables' only reader runs a shell pipeline: never run, said instead.
+    assert [argv for argv, _env in asked] == [["/sbin/iptables-legacy-save", "-c"]]
     assert [row["source"] for row in facts["rules"]] == ["iptables-legacy"] * 3
+    assert any(item["what"] == "ebtables-legacy" for item in facts["not_read"])
 
 
 def test_run_tool_bounds_time_and_takes_an_argument_list():
     rc, out, err = _firewall.run_tool(["sleep", "5"], 0.2)
     assert rc is None and "0.2" in err
+    # A grandchild that keeps the pipes open is killed with its group: the bound holds.
+    import time
+    start = time.monotonic()
+    rc, out, err = _firewall.run_tool(["python3", "-c", "import subprocess, time; subprocess.Popen(['sleep', '4']); time.sleep(4)"], 0.3)
+    assert rc is None and time.monotonic() - start < 2.0
     rc, out, err = _firewall.run_tool(["printf", "%s", "a b;c"], 2.0)
     assert (rc, out) == (0, "a b;c")
 
@@ -324,3 +330,13 @@ def test_inet_diag_request_is_a_v2_dump_of_one_family_and_protocol():
     # SOCK_DIAG_BY_FAMILY, NLM_F_DUMP; inet_diag_req_v2: family, protocol, ext, pad, states, a zero sockid
     assert (msg_type, flags, parser) == (20, 0x300, parse_inet_diag)
     assert struct.unpack_from("=BBBxI", body) == (10, 6, 0, 1 << 10) and body[8:] == b"\0" * 48
+
+
+def test_secrets_on_a_command_line_never_leave_the_host():
+    from ansible_collections.cloudnet.triage.plugins.module_utils.collect._procs import redact_args
+    args = ["neutron-server", "--db-password=hunter2", "--auth-token", "s3cr3t", "--config-file", "/etc/neutron.conf",
+            "--transport", "rabbit://openstack:rabbitpw@198.18.0.5:5672/"]
+    shown = redact_args(args)
+    assert "hunter2" not in " ".join(shown) and "s3cr3t" not in " ".join(shown) and "rabbitpw" not in " ".join(shown)
+    assert shown[:5] == ["neutron-server", "--db-password=<redacted>", "--auth-token", "<redacted>", "--config-file"]
+    assert shown[5] == "/etc/neutron.conf" and shown[-1] == "rabbit://openstack:<redacted>@198.18.0.5:5672/"

@@ -185,3 +185,26 @@ class _FakeNamespace:
     id = 4026531840
     name = None
     root = True
+
+
+class _FakeNetlink(object):
+    def links(self):
+        return [{"name": "eth0", "ifindex": 2, "mac": "02:00:00:00:00:01"}]
+
+    def addresses(self):
+        return [{"address": "198.18.0.10", "ifindex": 2, "family": 4}]
+
+
+def test_an_arp_probe_never_announces_an_address_its_device_does_not_hold():
+    from ansible_collections.cloudnet.triage.plugins.module_utils.collect.probe._frames import Flow
+    from ansible_collections.cloudnet.triage.plugins.module_utils.collect.probe._send import SourceRefused, make_sender
+    flow = Flow("arp", "198.18.0.20", None, None, 1, 0.2)
+    spoofing = make_sender(flow, "eth0", "198.18.0.99")
+    with pytest.raises(SourceRefused, match="198.18.0.99 is not an IPv4 address of eth0"):
+        spoofing._link_address(_FakeNetlink())   # pylint: disable=protected-access
+    own = make_sender(flow, "eth0", "198.18.0.10")
+    own._link_address(_FakeNetlink())   # pylint: disable=protected-access
+    assert own.source == "198.18.0.10" and own.mac == b"\x02\x00\x00\x00\x00\x01"
+    chosen = make_sender(flow, "eth0", None)
+    chosen._link_address(_FakeNetlink())   # pylint: disable=protected-access
+    assert chosen.source == "198.18.0.10"

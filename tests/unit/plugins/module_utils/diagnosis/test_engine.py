@@ -26,7 +26,8 @@ from ansible_collections.cloudnet.triage.tests.unit.plugins.module_utils.arp_fac
 KEYS = {"schema", "verdict", "verdict_reason", "traffic", "hosts_seen", "hosts_unreachable", "peers_outside_limit",
         "hosts_outside_limit", "question", "path", "paths", "findings", "not_checked", "not_checked_summary", "counts",
         "checks"}
-PASSED = {"active": True, "paths": [{"source": "worker", "destination": "198.18.2.46", "result": "passed"}]}
+PASSED = {"active": True, "paths": [{"source": "worker", "destination": "198.18.2.46", "result": "passed",
+                                     "hosts": ["podvm", "worker"]}]}
 
 
 def only_arp():

@@ -84,6 +84,9 @@ def test_traffic_of_a_failed_round_says_where_it_stops():
     assert stops and "between" in stops[0]["summary"] and "INPUT" in stops[0]["summary"]
     # seed 001's MAC mismatch is the cause the configuration checks know: it ranks first, the verdict is critical.
     assert diagnosis["findings"][0]["code"] == "arp_mac_mismatch" and diagnosis["verdict"] == "critical"
+    # ... and the stop says so instead of "no known cause".
+    assert "Other findings on these hosts may explain it: arp_mac_mismatch" in stops[0]["summary"]
+    assert "No known cause" not in stops[0]["summary"] and stops[0]["confidence"] == "possible"
 
 
 def test_traffic_of_a_passed_round_and_a_silent_sender():
@@ -93,3 +96,41 @@ def test_traffic_of_a_passed_round_and_a_silent_sender():
     assert silent["result"] == "not_sent" and "no probe result" in silent["why"]
     # Nothing sent is not a pass: the claim stays unproven.
     assert diagnose(seed_fleet(), traffic=traffic_of(plan, {}), plan=plan)["verdict"] == "critical"
+
+
+def test_a_reset_is_refused_not_passed_and_silence_is_not_proof():
+    plan = probe_plan(build_model(seed_fleet()), "from=worker to=198.18.2.46 tcp/80")
+    reset = result(0, "reached")
+    reset["traffic"]["send"]["attempts"] = [{"answer": "rst", "from": "198.18.2.46"}]
+    traffic = traffic_of(plan, {"worker": [reset]})
+    assert traffic["paths"][0]["result"] == "refused" and traffic["paths"][0]["answered_by"] == "198.18.2.46"
+    diagnosis = diagnose(seed_fleet(), traffic=traffic, plan=plan)
+    assert diagnosis["traffic"]["passed"] == 0 and diagnosis["traffic"]["failed"] == 1
+    refused = [item for item in diagnosis["findings"] if item["code"] == "traffic_stops_at"]
+    assert refused and "is refused: a TCP reset came back from 198.18.2.46" in refused[0]["summary"]
+    udp = probe_plan(build_model(seed_fleet()), "from=worker to=198.18.2.46 udp/53")
+    quiet = result(0, "no_answer")
+    quiet["traffic"]["send"]["reached"] = None
+    traffic = traffic_of(udp, {"worker": [quiet]})
+    assert traffic["paths"][0]["result"] == "silent"
+    diagnosis = diagnose(seed_fleet(), traffic=traffic, plan=udp)
+    assert not [item for item in diagnosis["findings"] if item["code"] == "traffic_stops_at"]
+    assert any(item["check"] == "traffic" and item["kind"] == "not_evaluated" for item in diagnosis["not_checked"])
+
+
+def test_a_round_not_sent_holds_the_verdict_back():
+    healthy = {host: entry for host, entry in seed_fleet().items()}
+    plan = question_plan()
+    traffic = traffic_of(plan, {"worker": [{"round": 0, "failed": True, "msg": "unreachable", "traffic": None}]})
+    diagnosis = diagnose(healthy, traffic=traffic, plan=plan)
+    assert any(item["check"] == "traffic" and item["kind"] == "failed" and "not sent" in item["reason"]
+               for item in diagnosis["not_checked"])
+
+
+def test_malformed_probe_results_do_not_stop_the_diagnosis():
+    plan = question_plan()
+    bad = result(0, "no_answer", [{"device": ["x"], "seen": True}, {"device": "eth0", "namespace": {"a": 1}, "vlans": 7},
+                                  "junk"], drops="not a list")
+    bad["traffic"]["counters"] = [{"namespace": ["x"], "drops": 5}, 3]
+    traffic = traffic_of(plan, {"worker": [bad], "podvm": [{"round": 0, "traffic": {"points": 7, "counters": "x"}}]})
+    assert traffic["paths"][0]["result"] == "failed"

@@ -168,3 +168,11 @@ def test_a_wrong_mac_no_ovn_record_announces_keeps_the_neighbour_remedy():
     findings, _nc = evaluate(fleet, families=("arp_consistency",))
     assert [item["code"] for item in findings] == ["arp_mac_mismatch"]
     assert "ip neigh del 198.18.70.2 dev pod1-p" in findings[0]["remedy"][0]
+
+
+def test_a_controller_state_not_read_is_not_checked_never_not_running():
+    ovs, facts = chassis()
+    facts["controller"] = None
+    findings, not_checked = evaluate(host_entry(ovs, facts), families=("ovn_chassis",))
+    assert [item for item in findings if item["code"] == "ovn_controller_down"] == []
+    assert any(item["check"] == "ovn_chassis" and "not read" in item["reason"] for item in not_checked)

@@ -142,3 +142,19 @@ def test_without_a_route_to_the_remote_the_budget_is_not_checked():
     findings, not_checked = run(copy.deepcopy(facts))
     assert not [f for f in findings if f["code"] == "mtu_overhead" and "chassis-a" in f["hosts"]]
     assert any(item["host"] == "chassis-a" and "underlay MTU unknown" in item["reason"] for item in not_checked)
+
+
+def test_an_internal_port_moved_into_a_pod_namespace_takes_its_links_mtu():
+    # OVSDB has no MTU for an internal port once it lives in a pod's namespace: its link there has one.
+    facts = fleet(a={"pod_mtu": None})
+    bridge = facts["chassis-a"]["ovs"]["bridges"][0]
+    bridge["ports"][1]["interfaces"][0]["type"] = "internal"
+    root = facts["chassis-a"]["netns"]["namespaces"][0]
+    root["links"] = [item for item in root["links"] if item["name"] != "pod0"]   # it left the root namespace
+    pod = namespace(4026532000, name="pod0ns", links=[link(2, "pod0", "0a:58:00:00:00:01", kind="tun")])
+    pod["links"][-1]["mtu"] = 1500
+    facts["chassis-a"]["netns"]["namespaces"].append(pod)
+    [item] = [f for f in run(facts)[0] if f["code"] == "mtu_overhead" and "chassis-a" in f["hosts"]]
+    assert "up to 1500 bytes (pod0) + 58 bytes Geneve" in item["evidence"][0]["fact"]
+    pod["links"][-1]["mtu"] = 1400
+    assert [f for f in run(facts)[0] if f["code"] == "mtu_overhead" and "chassis-a" in f["hosts"]] == []
