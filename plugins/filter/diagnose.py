@@ -55,7 +55,8 @@ RETURN = r"""
 _value:
   description:
     - The diagnosis, schema C(cloudnet.triage.diagnosis/2).
-    - Keys C(schema), C(verdict) (critical, unexplained, warning, not_verified, info or healthy; see docs/diagnosis.md "Verdicts"), C(hosts_seen), C(hosts_unreachable),
+    - Keys C(schema), C(verdict) (critical, unexplained, warning, not_verified, info or healthy; see docs/diagnosis.md
+      "Verdicts"), C(hosts_seen), C(hosts_unreachable),
       C(peers_outside_limit), C(findings) (ranked; each with code, severity, tier, confidence, hosts,
       summary, evidence, remedy, check), C(not_checked) (check, host, reason), C(counts) and C(checks).
   type: dict

@@ -25,6 +25,7 @@ author:
   - cloudnet.triage contributors (@cloudnet)
 extends_documentation_fragment:
   - cloudnet.triage.collected
+  - cloudnet.triage.report_files
 options:
   outside:
     description:
@@ -40,41 +41,12 @@ options:
     type: list
     elements: raw
     default: []
-  report_dir:
-    description: Directory for the reports on the controller, created when missing.
-    type: path
-    required: true
   facts_dir:
     description:
       - Directory on the controller where each host's facts are saved, as this action got them (one C(<host>.json),
         schema C(cloudnet.triage.saved/1), the host snapshot's own schema inside), to diagnose them later and
         elsewhere with the C(cloudnet.triage.diagnose_offline) playbook (docs/offline.md). Not saved when omitted.
     type: path
-  formats:
-    description: Files to write - text (C(report.txt)), json (C(diagnosis.json)), html (C(report.html)), junit (C(junit.xml)),
-      fleet (C(fleet.json), every fact collected).
-    type: list
-    elements: str
-    default: [text, json, html, junit]
-    choices: [text, json, html, junit, fleet]
-  graphviz:
-    description: Topology layout with Graphviz C(dot) when installed (V(auto)) or always the built-in one (V(never)).
-    type: str
-    default: auto
-    choices: [auto, never]
-  junit_fail_on:
-    description: Lowest finding severity that makes a JUnit test case fail.
-    type: str
-    default: warning
-    choices: [critical, warning, info, never]
-  fail_on:
-    description:
-      - The verdict at or above which RV(gate) is true (the role then fails the run).
-      - Worst first V(critical), V(unexplained) (traffic stops and no rule explains it), V(warning), V(not_verified)
-        (no fault found, but not every applicable check ran or no probe passed); V(never) never.
-    type: str
-    default: never
-    choices: [critical, unexplained, warning, not_verified, never]
   set_stats:
     description: Publish the verdict, the first finding's code and the counts as set_stats data for AWX workflows.
     type: bool

@@ -23,6 +23,8 @@ description:
     C(cloudnet.triage.diagnose_offline) playbook calls it (docs/offline.md).
 author:
   - cloudnet.triage contributors (@cloudnet)
+extends_documentation_fragment:
+  - cloudnet.triage.report_files
 options:
   facts_dir:
     description: Directory of saved facts (one C(<host>.json) per host, schema C(cloudnet.triage.saved/1)).
@@ -38,32 +40,6 @@ options:
         gives each host), since a sos report carries no inventory variables.
     type: dict
     default: {}
-  report_dir:
-    description: Directory for the reports on the controller, created when missing.
-    type: path
-    required: true
-  formats:
-    description: Files to write - text (C(report.txt)), json (C(diagnosis.json)), html (C(report.html)), junit (C(junit.xml)),
-      fleet (C(fleet.json), every fact read).
-    type: list
-    elements: str
-    default: [text, json, html, junit]
-    choices: [text, json, html, junit, fleet]
-  graphviz:
-    description: Topology layout with Graphviz C(dot) when installed (V(auto)) or always the built-in one (V(never)).
-    type: str
-    default: auto
-    choices: [auto, never]
-  junit_fail_on:
-    description: Lowest finding severity that makes a JUnit test case fail.
-    type: str
-    default: warning
-    choices: [critical, warning, info, never]
-  fail_on:
-    description: The verdict at or above which RV(gate) is true (the playbook then fails the run).
-    type: str
-    default: never
-    choices: [critical, unexplained, warning, not_verified, never]
 attributes:
   check_mode:
     support: full

@@ -290,9 +290,9 @@ def _traffic_gaps(traffic, plan):
     items = []
     for item in traffic["paths"]:
         if item.get("result") == "not_sent":
+            why = item.get("why") or "no result"
             items.append({"check": "traffic", "host": item.get("source"), "kind": "failed",
-                          "reason": "probe %s to %s not sent: %s" % (item.get("protocol"), item.get("destination"),
-                                                                      item.get("why") or "no result")})
+                          "reason": "probe %s to %s not sent: %s" % (item.get("protocol"), item.get("destination"), why)})
         elif item.get("result") == "silent":
             items.append({"check": "traffic", "host": item.get("source"), "kind": "not_evaluated",
                           "reason": "probe udp/%s to %s: %s" % (item.get("port"), item.get("destination"), item.get("why"))})

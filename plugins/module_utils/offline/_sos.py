@@ -17,6 +17,7 @@ layout: link kinds, neighbours, FDB, tc) is listed in ``offline.not_checked`` fo
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
@@ -79,6 +80,7 @@ class _Report(object):
         self.problems = []      # [(file, message)]
         self.read_count = 0
         self._listed = {}       # rel -> sorted names: a flat layout is listed once, not once per namespace
+        self._real_dirs = {}    # directory rel -> its real path, resolved once
 
     def path(self, rel):
         return os.path.join(self.root, *rel.split("/"))
@@ -98,10 +100,15 @@ class _Report(object):
 
     def read(self, rel, cap=FILE_CAP):
         """The text of one file, None when absent; sos's own error text instead of output is a problem, None."""
-        path = self.path(rel)
-        # Never follow a link out of the report (an unpacked archive holds none; a directory given may).
-        real = os.path.realpath(path)
-        if not real.startswith(self.root + os.sep) or not os.path.isfile(real):
+        # Never follow a link out of the report (an unpacked archive holds none; a directory given may): the
+        # directory resolved once, the file itself must be no link.
+        directory, _sep, name = rel.rpartition("/")
+        parent = self._real_dirs.get(directory)
+        if parent is None:
+            parent = self._real_dirs[directory] = os.path.realpath(self.path(directory) if directory else self.root)
+        real = os.path.join(parent, name)
+        if not (parent == self.root or parent.startswith(self.root + os.sep)) or os.path.islink(real) \
+                or not os.path.isfile(real):
             return None
         try:
             size = os.path.getsize(real)
@@ -191,7 +198,12 @@ def _ns_files(report, layout, ns):
         where = "%s/namespaces/%s" % (_NET, ns)
         return where, report.listdir(where)
     prefix = "ip_netns_exec_%s_" % ns
-    return _NET, [name for name in report.listdir(_NET) if name.startswith(prefix)]
+    names = report.listdir(_NET)   # sorted: the namespace's files are one run of it
+    start = bisect.bisect_left(names, prefix)
+    end = start
+    while end < len(names) and names[end].startswith(prefix):
+        end += 1
+    return _NET, names[start:end]
 
 
 def _pick(where, files, ns, commands):

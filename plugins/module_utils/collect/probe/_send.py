@@ -77,9 +77,9 @@ def arp_request(mac, source, destination):
             + b"\0" * 6 + socket.inet_aton(destination))
 
 
-
 class SourceRefused(OSError):
     """A source address the sending device does not hold: refused before any packet."""
+
 
 class Attempt:
     """One packet of the probe: when it left, and what answered it."""

@@ -119,7 +119,7 @@ def test_a_reset_is_refused_not_passed_and_silence_is_not_proof():
 
 
 def test_a_round_not_sent_holds_the_verdict_back():
-    healthy = {host: entry for host, entry in seed_fleet().items()}
+    healthy = dict(seed_fleet())
     plan = question_plan()
     traffic = traffic_of(plan, {"worker": [{"round": 0, "failed": True, "msg": "unreachable", "traffic": None}]})
     diagnosis = diagnose(healthy, traffic=traffic, plan=plan)
