@@ -77,6 +77,15 @@ def arp_request(mac, source, destination):
             + b"\0" * 6 + socket.inet_aton(destination))
 
 
+def _received(sock, most=64):
+    """(data, address) of what a non-blocking socket holds now, at most ``most`` at a time; stops when it is empty."""
+    for _answer in range(most):
+        try:
+            yield sock.recvfrom(2048)
+        except OSError:   # BlockingIOError (empty), InterruptedError, or the socket went away
+            return
+
+
 class SourceRefused(OSError):
     """A source address the sending device does not hold: refused before any packet."""
 
@@ -236,6 +245,15 @@ class _Sender:
         attempt.deadline = now + ANSWER_WAIT
         attempt.sock = self.sock
 
+    def _transmit(self, attempt, now, write):
+        """One packet out through ``write()``: a send error is the attempt's, not the round's."""
+        try:
+            write()
+        except OSError as exc:
+            attempt.error = _error(exc)
+            return
+        self._sent(attempt, now)
+
     @property
     def packets(self):
         """Packets the probe made leave the source namespace (TCP: a completed handshake adds its ACK and RST)."""
@@ -271,21 +289,11 @@ class IcmpSender(_Sender):
             raise
 
     def send(self, attempt, now):
-        try:
-            self.sock.sendto(echo_request(self.flow.family, self.flow.icmp_id, attempt.seq), (self.flow.destination, 0))
-        except OSError as exc:
-            attempt.error = _error(exc)
-            return
-        self._sent(attempt, now)
+        packet = echo_request(self.flow.family, self.flow.icmp_id, attempt.seq)
+        self._transmit(attempt, now, lambda: self.sock.sendto(packet, (self.flow.destination, 0)))
 
     def readable(self, sock, now):
-        for _answer in range(64):
-            try:
-                data, peer = sock.recvfrom(2048)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return
+        for data, peer in _received(sock):
             self._answer(data, peer[0], now)
 
     def _answer(self, data, peer, now):
@@ -340,21 +348,11 @@ class ArpSender(_Sender):
             raise
 
     def send(self, attempt, now):
-        try:
-            self.sock.send(arp_request(self.mac, self.source, self.flow.destination))
-        except OSError as exc:
-            attempt.error = _error(exc)
-            return
-        self._sent(attempt, now)
+        packet = arp_request(self.mac, self.source, self.flow.destination)
+        self._transmit(attempt, now, lambda: self.sock.send(packet))
 
     def readable(self, sock, now):
-        for _answer in range(64):
-            try:
-                data, address = sock.recvfrom(2048)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return
+        for data, address in _received(sock):
             if address[2] == PACKET_OUTGOING:
                 continue  # our own request, seen leaving
             packet = decode(data, 1)
