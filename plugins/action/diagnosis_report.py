@@ -23,7 +23,7 @@ class ActionModule(ControllerAction):
             report = run_report(args["hosts"], args["collected"], args["active_hosts"], args["report_dir"], args["formats"],
                                 graphviz=args["graphviz"], junit_fail_on=args["junit_fail_on"], fail_on=args["fail_on"],
                                 outside=dict((str(name), str(address or name)) for name, address in args["outside"].items()),
-                                plan=args["plan"], probe_results=args["probe_results"])
+                                plan=args["plan"], probe_results=args["probe_results"], records=args.get("neutron"))
             if args.get("facts_dir"):
                 # What this action got per host, saved as is: an offline run replays the same path.
                 result["facts_files"] = write_saved(args["facts_dir"], args["hosts"], args["collected"], args["active_hosts"])

@@ -41,6 +41,12 @@ options:
     type: list
     elements: raw
     default: []
+  neutron:
+    description:
+      - Neutron's records, optional (docs/openstack.md, "Neutron's records"), C(networks) as
+        M(openstack.cloud.networks_info) returns them and C(ports) as M(openstack.cloud.port_info) does.
+      - The rules then reconcile the hosts with them; a value of another shape fails the task, naming the field.
+    type: dict
   facts_dir:
     description:
       - Directory on the controller where each host's facts are saved, as this action got them (one C(<host>.json),

@@ -63,10 +63,16 @@ options:
       - Paths (shell globs within one name, like C(/var/lib/neutron/dhcp/*/host)) read with O(extra_sections=[files]).
       - Only paths below the directories the platform rules read are accepted (C(/var/lib/neutron), C(/etc/neutron),
         C(/etc/cloudstack), C(/var/lib/cloud), C(/run/cloud-init), a guest's C(/etc/network), C(/etc/netplan),
-        C(/etc/sysconfig/network-scripts)); each file at most 64 KiB, 1 MiB and 256 files in all; values of keys that
-        name secrets are replaced with C(<redacted>).
+        C(/etc/sysconfig/network-scripts), C(/etc/NetworkManager/system-connections), C(/proc/net/bonding), and the
+        CloudStack system VM files named below, as listed in C(ROOTS) in C(module_utils/collect/_files.py)); each file at most
+        64 KiB (a log is read from its end), 1 MiB and 256 files in all; values of keys that name secrets are
+        replaced with C(<redacted>).
       - Unset, the files the platform rules read (Neutron's DHCP host, opts and leases files, HA router state, agent
-        C(*.ini), CloudStack's C(agent.properties), cloud-init's C(result.json) and C(status.json)).
+        C(*.ini), CloudStack's C(agent.properties), cloud-init's C(result.json), C(status.json) and log, a guest's
+        ifupdown, netplan, NetworkManager and ifcfg files, Linux bonds in C(/proc/net/bonding), a CloudStack virtual
+        router's C(/etc/dhcphosts.txt), health check results in C(/root) and C(keepalived.conf), a system VM's certificates in
+        C(/usr/local/cloud/systemvm/conf)); the list is C(DEFAULT_FILES) in C(module_utils/collect/_files.py).
+      - PEM private keys never leave the host, whatever file holds them.
     type: list
     elements: str
 attributes:

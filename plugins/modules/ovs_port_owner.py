@@ -138,6 +138,15 @@ ovs:
               means the bridge forwards nothing.
           returned: always
           type: int
+        firewall_flows:
+          description:
+            - On br-int only (not on an OVN chassis, whose tables there are OVN's), the flows of tables 60-94, where the
+              native OVS firewall of Neutron's ML2/OVS keeps the security groups (71-73 egress, 81-82 ingress, 91-94
+              accepted and dropped), from C(ovs-ofctl --read-only dump-flows), bounded in time, bytes and flows.
+            - C(flows) (each with C(table), C(priority), C(match), C(actions), C(n_packets)), C(truncated), C(tables), and
+              C(reason) when they were not read.
+          returned: when the bridge is br-int
+          type: dict
         external_ids:
           description: The bridge's external_ids.
           returned: always
@@ -184,6 +193,12 @@ ovs:
               elements: dict
             external_ids:
               description: The port's external_ids.
+              returned: always
+              type: dict
+            other_config:
+              description:
+                - What Neutron's OVS agent records in the port's other_config (C(net_uuid), C(network_type),
+                  C(physical_network), C(segmentation_id), C(tag)); other keys are not kept.
               returned: always
               type: dict
             interfaces:

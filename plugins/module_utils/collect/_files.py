@@ -11,8 +11,10 @@
 
 Only below ``ROOTS``. Every path is walked one directory at a time from ``/`` with ``O_NOFOLLOW``
 (``openat``): a symlink anywhere on the way, or as the file itself, is refused and said, never followed,
-so no link leads a read out of those directories. Values of keys that name secrets (passwords, tokens,
-connection URLs) are replaced before the text leaves the host. Plain Python, no Ansible import.
+so no link leads a read out of those directories. The one exception is the kernel's own ``/proc/net`` (a link
+to ``self/net``), opened as ``/proc/thread-self/net``: the reading thread's network namespace. procfs files
+say ``st_size`` 0, so every file is read up to the cap, never to its stated size. Values of keys that name
+secrets (passwords, tokens, connection URLs) are replaced before the text leaves the host. Plain Python, no Ansible import.
 """
 
 from __future__ import annotations
@@ -30,14 +32,31 @@ __all__ = ["DEFAULT_FILES", "MAX_FILES", "MAX_SIZE", "MAX_TOTAL", "ROOTS", "file
 ROOTS = (
     "/etc/cloudstack", "/etc/neutron", "/etc/netplan", "/etc/network", "/etc/sysconfig/network-scripts",
     "/run/cloud-init", "/var/lib/cloud", "/var/lib/neutron", "/var/log/cloud-init.log",
+    "/etc/NetworkManager/system-connections",
+    "/proc/net/bonding",
+    # A CloudStack virtual router's DHCP hosts and health checks; a system VM's certificates (keystore-cert-import).
+    "/etc/dhcphosts.txt", "/root/health_checks_data.json", "/root/basic_monitor_results.json",
+    "/root/advance_monitor_results.json", "/usr/local/cloud/systemvm/conf",
+    # A redundant virtual router's VRRP: which router holds the guest gateway (its auth_pass is redacted).
+    "/etc/keepalived/keepalived.conf",
 )
 DEFAULT_FILES = (
     "/var/lib/neutron/dhcp/*/host", "/var/lib/neutron/dhcp/*/opts", "/var/lib/neutron/dhcp/*/interface",
     "/var/lib/neutron/dhcp/*/leases", "/var/lib/neutron/dhcp/*/pid", "/var/lib/neutron/ha_confs/*/state",
     "/etc/neutron/*.ini", "/etc/neutron/plugins/*/*.ini",
     "/etc/cloudstack/agent/agent.properties",
-    "/var/lib/cloud/data/result.json", "/var/lib/cloud/data/status.json",
+    # This boot's cloud-init files first: the /var/lib ones are usually symlinks to them (refused, never followed).
     "/run/cloud-init/result.json", "/run/cloud-init/status.json",
+    "/var/lib/cloud/data/result.json", "/var/lib/cloud/data/status.json", "/var/log/cloud-init.log",
+    # A guest's network configuration (rules/_guest_config.py): which NIC names it expects.
+    "/etc/network/interfaces", "/etc/network/interfaces.d/*", "/etc/netplan/*.yaml",
+    "/etc/sysconfig/network-scripts/ifcfg-*", "/etc/NetworkManager/system-connections/*",
+    "/proc/net/bonding/*",
+    # A CloudStack virtual router (rules/_vr_service_down.py) and a console proxy (rules/_cpvm_certificate_mismatch.py).
+    "/etc/dhcphosts.txt", "/root/health_checks_data.json", "/root/basic_monitor_results.json",
+    "/root/advance_monitor_results.json",
+    "/usr/local/cloud/systemvm/conf/*.crt", "/usr/local/cloud/systemvm/conf/*.pem",
+    "/etc/keepalived/keepalived.conf",
 )
 MAX_SIZE = 64 * 1024
 MAX_TOTAL = 1024 * 1024
@@ -45,9 +64,15 @@ MAX_FILES = 256
 _GLOB = re.compile(r"[*?\[]")
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
-# key = value / key: value lines whose key names a secret (oslo.config, Java properties, netplan YAML).
-_SECRET = re.compile(r"^(\s*[\w.\-]*(?:pass|secret|token|credential|transport_url|connection|private|psk|auth_key|"
-                     r"keystore)[\w.\-]*\s*[=:]\s*)(\S.*)$", re.IGNORECASE | re.MULTILINE)
+# key = value / key: value lines whose key names a secret (oslo.config, Java properties, netplan YAML,
+# NetworkManager keyfiles: psk=, password=, wep-key0=, pin= the SIM PIN). "private" only as a key's: agent.properties'
+# private.network.device names a bridge, which the traffic label rule reads. "pin" only as the whole key or its
+# last -part (pin=, sim-pin=): bridge_mappings, spin... are not secrets. ifupdown's wpa-psk, wpa-passphrase and
+# wireless-key take their value after a space (/etc/network/interfaces is read by default).
+_SECRET = re.compile(r"^(\s*(?:(?:[\w.\-]*(?:pass|secret|token|credential|transport_url|connection|private[_.\-]?key|psk|"
+                     r"auth_key|wep-key|keystore)[\w.\-]*|(?:[\w.\-]*-)?pin)\s*[=:]\s*"
+                     r"|(?:wpa-[\w.\-]*(?:pass|psk|secret)[\w.\-]*|wireless-key\d*|auth_pass)[ \t]+))(\S.*)$",
+                     re.IGNORECASE | re.MULTILINE)
 
 
 def file_pattern_problem(pattern):
@@ -64,9 +89,16 @@ def file_pattern_problem(pattern):
     return "%r is not below the directories the platform rules read (%s)" % (pattern, ", ".join(ROOTS))
 
 
+# A PEM private key (a system VM's conf directory holds its certificates and may hold their keys): never leaves
+# the host, whatever the file's name; an unterminated block is redacted to the end.
+_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.DOTALL)
+
+
 def redact(text):
-    """(text, count): the values of secret-looking keys replaced by <redacted>."""
-    return _SECRET.subn(lambda found: found.group(1) + "<redacted>", text)
+    """(text, count): private keys and the values of secret-looking keys replaced by <redacted>."""
+    text, keys = _PRIVATE_KEY.subn("<redacted private key>", text)
+    text, values = _SECRET.subn(lambda found: found.group(1) + "<redacted>", text)
+    return text, keys + values
 
 
 class _Budget(object):
@@ -92,6 +124,9 @@ def _read_file(dir_fd, name, path, facts, budget, max_size):
             facts["refused"].append({"path": path, "reason": "is not a regular file"})
             return
         room = min(max_size, MAX_TOTAL - budget.bytes)
+        if name.endswith(".log") and info.st_size > room:
+            # A log grows at its end (cloud-init's over every boot): the newest part is the one that counts.
+            os.lseek(fd, info.st_size - room, os.SEEK_SET)
         chunks, size = [], 0
         while size < room:
             chunk = os.read(fd, room - size)
@@ -99,6 +134,8 @@ def _read_file(dir_fd, name, path, facts, budget, max_size):
                 break
             chunks.append(chunk)
             size += len(chunk)
+        # procfs files say st_size 0: whether text was left over is known only by reading one byte more.
+        more = size >= room and bool(os.read(fd, 1))
     except OSError as exc:
         facts["refused"].append({"path": path, "reason": exc.strerror})
         return
@@ -108,7 +145,30 @@ def _read_file(dir_fd, name, path, facts, budget, max_size):
     budget.bytes += size
     text, count = redact(b"".join(chunks).decode("utf-8", "replace"))
     facts["read"].append({"path": path, "size": info.st_size, "mtime": int(info.st_mtime),
-                          "truncated": info.st_size > size, "redacted": count, "content": text})
+                          "truncated": more or info.st_size > size, "redacted": count, "content": text})
+
+
+def _open_dir(dir_fd, name, path):
+    """The directory ``name`` below dir_fd, never through a symlink, but for /proc/net: the kernel's own link
+    (to self/net) is read as /proc/thread-self/net, the network namespace of the reading thread."""
+    try:
+        return os.open(name, _DIR, dir_fd=dir_fd)
+    except OSError as exc:
+        if path != "/proc/net" or exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        try:
+            target = os.readlink(name, dir_fd=dir_fd)
+        except OSError:
+            target = None
+        if target != "self/net":
+            raise
+        # thread-self is procfs's magic link to this thread's task directory: it stays inside /proc.
+        for inside in ("thread-self/net", "self/net"):
+            try:
+                return os.open(inside, _DIR & ~os.O_NOFOLLOW, dir_fd=dir_fd)
+            except OSError:
+                continue
+        raise
 
 
 def _walk(dir_fd, prefix, parts, facts, budget, max_size):
@@ -132,7 +192,7 @@ def _walk(dir_fd, prefix, parts, facts, budget, max_size):
             _read_file(dir_fd, name, path, facts, budget, max_size)
             continue
         try:
-            below = os.open(name, _DIR, dir_fd=dir_fd)
+            below = _open_dir(dir_fd, name, path)
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                 try:

@@ -15,6 +15,7 @@ import struct
 import time
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import OVS_SCHEMA
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._firewall import find_tools, run_tool
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovsdb import (
     DEFAULT_DB_SOCKET,
     OvsdbUnavailable,
@@ -23,8 +24,8 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.collect._ovsdb imp
     transact,
 )
 
-__all__ = ["CHASSIS_EXTERNAL_IDS", "OVS_SCHEMA", "add_deltas", "OWNER_EXTERNAL_IDS", "STATISTICS", "build_facts", "flow_count", "operations",
-           "read_ovs", "unavailable"]
+__all__ = ["CHASSIS_EXTERNAL_IDS", "FIREWALL_TABLES", "NEUTRON_OTHER_CONFIG", "MAX_FIREWALL_FLOWS", "OVS_SCHEMA", "add_deltas", "OWNER_EXTERNAL_IDS",
+           "STATISTICS", "build_facts", "flow_count", "operations", "parse_flows", "read_firewall_flows", "read_ovs", "unavailable"]
 
 # external_ids keys that tie a port to a VM or pod (OpenStack/OVN: iface-id; libvirt: vm-uuid).
 OWNER_EXTERNAL_IDS = ("iface-id", "attached-mac", "vm-uuid", "vm-id", "iface-status", "k8s.ovn.org/network")
@@ -32,6 +33,9 @@ OWNER_EXTERNAL_IDS = ("iface-id", "attached-mac", "vm-uuid", "vm-id", "iface-sta
 # Open_vSwitch external_ids a chassis is configured by (ovn-controller reads them); other keys stay out.
 CHASSIS_EXTERNAL_IDS = ("system-id", "hostname", "ovn-remote", "ovn-encap-type", "ovn-encap-ip", "ovn-bridge",
                         "ovn-bridge-mappings", "ovn-bridge-datapath-type", "ovn-monitor-all", "ovn-remote-probe-interval")
+
+# Port other_config keys Neutron's OVS agent writes on br-int (the network a port is wired to); others stay out.
+NEUTRON_OTHER_CONFIG = ("net_uuid", "network_type", "physical_network", "segmentation_id", "tag")
 
 # Counters kept from Interface.statistics (others vary by driver and add nothing to a diagnosis).
 STATISTICS = ("rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "rx_dropped", "tx_dropped",
@@ -41,7 +45,7 @@ _COLUMNS = {
     "Open_vSwitch": ["ovs_version", "db_version", "external_ids"],
     "Bridge": ["_uuid", "name", "ports", "datapath_type", "fail_mode", "external_ids"],
     "Port": ["_uuid", "name", "interfaces", "tag", "trunks", "vlan_mode", "bond_mode",
-             "bond_active_slave", "external_ids"],
+             "bond_active_slave", "external_ids", "other_config"],
     "Interface": ["_uuid", "name", "type", "ofport", "mac_in_use", "link_state", "admin_state",
                   "error", "external_ids", "statistics", "mtu", "options"],
 }
@@ -117,6 +121,8 @@ def _port_facts(row, interfaces_by_uuid):
         "bond_members": bond_members,
         "interfaces": interfaces,
         "external_ids": dict(row.get("external_ids") or {}),
+        "other_config": dict((key, value) for key, value in (row.get("other_config") or {}).items()
+                             if key in NEUTRON_OTHER_CONFIG),
     }
 
 
@@ -265,6 +271,113 @@ def _add_flow_counts(facts, db_socket, deadline):
     return facts
 
 
+# The native OVS firewall of Neutron (ML2/OVS firewall_driver=openvswitch) lives in br-int's tables 60 (transient)
+# to 94: 71-73 egress, 81-82 ingress, 91/92 accepted, 93 dropped, 94 accepted to NORMAL. Only those are kept, and
+# only from a bridge whose flow count (the aggregate above) is small enough to dump within the read's bounds.
+FIREWALL_BRIDGE = "br-int"
+FIREWALL_TABLES = (60, 94)
+MAX_DUMP_FLOWS = 20000       # above this many flows on br-int the dump is not run (said, never guessed)
+MAX_FIREWALL_FLOWS = 4000    # flows of tables 60-94 kept; more are cut and flagged ``truncated``
+MAX_DUMP_OUTPUT = 8 << 20
+_FLOW_STATS = ("cookie", "duration", "table", "n_packets", "n_bytes", "idle_age", "hard_age", "idle_timeout",
+               "hard_timeout", "importance", "priority", "send_flow_rem", "reset_counts", "no_packet_counts",
+               "no_byte_counts", "check_overlap", "out_port", "out_group")
+
+
+def parse_flows(text, tables=FIREWALL_TABLES, limit=MAX_FIREWALL_FLOWS):
+    """``ovs-ofctl --no-names dump-flows`` text -> (flows, truncated): {table, priority, match, actions,
+    n_packets, n_bytes} of the flows whose table lies in ``tables`` (inclusive range), at most ``limit``."""
+    flows = []
+    truncated = False
+    low, high = tables
+    for line in text.splitlines():
+        line = line.strip()
+        head, sep, actions = line.partition(" actions=")
+        if not sep or "table=" not in head and "priority=" not in head and not head.startswith("cookie="):
+            continue
+        stats = {}
+        match = []
+        for part in head.replace(", ", ",").split(","):
+            key, _eq, value = part.strip().partition("=")
+            if key in _FLOW_STATS:
+                stats[key] = value
+            elif part.strip():
+                match.append(part.strip())
+        try:
+            table = int(stats.get("table", "0"))
+            priority = int(stats.get("priority", "32768"))
+            packets = int(stats["n_packets"]) if "n_packets" in stats else None
+            octets = int(stats["n_bytes"]) if "n_bytes" in stats else None
+        except ValueError:
+            continue
+        if not low <= table <= high:
+            continue
+        if len(flows) >= limit:
+            truncated = True
+            break
+        flows.append({"table": table, "priority": priority, "match": ",".join(match), "actions": actions.strip(),
+                      "n_packets": packets, "n_bytes": octets})
+    return flows, truncated
+
+
+def read_firewall_flows(mgmt_socket, count, run=None, binary=None, timeout=2.0):
+    """{flows, truncated, reason, tables} of br-int's firewall tables, from ``ovs-ofctl dump-flows`` (an argument
+    list, bounded in time and output) on the bridge's mgmt socket; flows None and a reason when not read.
+
+    ``count``: the bridge's aggregate flow count (None: unknown, not dumped); ``run(argv, timeout, env)`` ->
+    (rc, out, err) and ``binary`` (the ovs-ofctl path) are the firewall reader's (tests replace them)."""
+    facts = {"flows": None, "truncated": False, "reason": None, "tables": list(FIREWALL_TABLES)}
+    if count is None:
+        facts["reason"] = "the flow count of the bridge is not known: its flows were not dumped"
+    elif count > MAX_DUMP_FLOWS:
+        facts["reason"] = "the bridge has %d flows (more than %d): its flows were not dumped" % (count, MAX_DUMP_FLOWS)
+    elif run is None or not binary:
+        facts["reason"] = "ovs-ofctl not found: the bridge's flows were not dumped"
+    if facts["reason"]:
+        return facts
+    try:
+        rc, out, err = run([binary, "--no-names", "--read-only", "dump-flows", "unix:" + mgmt_socket], timeout, None)
+    except (OSError, ValueError) as exc:
+        rc, out, err = 1, "", str(exc)
+    if rc is None:
+        facts["reason"] = "ovs-ofctl dump-flows did not finish in %.1f s" % timeout
+    elif rc != 0:
+        facts["reason"] = "ovs-ofctl dump-flows exited %s: %s" % (rc, (err or out or "").strip()[:200])
+    elif len(out) > MAX_DUMP_OUTPUT:
+        facts["reason"] = "ovs-ofctl dump-flows printed more than %d bytes: not read" % MAX_DUMP_OUTPUT
+    else:
+        facts["flows"], facts["truncated"] = parse_flows(out)
+    return facts
+
+
+def _add_firewall_flows(facts, db_socket, deadline, run=None, binary=None):
+    """br-int's firewall flows (``firewall_flows``), next to its flow count; other bridges are not dumped."""
+    try:
+        run_dir = os.path.dirname(parse_socket_path(db_socket))
+    except ValueError:
+        return facts
+    if run is None:
+        # The firewall reader's bounded runner (own process group, killed on a timeout) and binary lookup.
+        run, binary = run_tool, find_tools(("ovs-ofctl",)).get("ovs-ofctl")
+    chassis = bool((facts.get("external_ids") or {}).get("ovn-remote"))
+    for bridge in facts["bridges"]:
+        if bridge.get("name") != FIREWALL_BRIDGE:
+            continue
+        if chassis:
+            # ovn-controller owns br-int there: its tables 60-94 are OVN's pipeline, not Neutron's firewall.
+            bridge["firewall_flows"] = {"flows": None, "truncated": False, "tables": list(FIREWALL_TABLES),
+                                        "reason": "an OVN chassis (ovn-remote set): br-int's tables are OVN's, not dumped"}
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            bridge["firewall_flows"] = {"flows": None, "truncated": False, "tables": list(FIREWALL_TABLES),
+                                        "reason": "no time left in the read to dump the bridge's flows"}
+            continue
+        bridge["firewall_flows"] = read_firewall_flows(os.path.join(run_dir, FIREWALL_BRIDGE + ".mgmt"),
+                                                       bridge.get("flow_count"), run, binary, timeout=min(2.0, left))
+    return facts
+
+
 def read_ovs(db_socket=DEFAULT_DB_SOCKET, ports=None, timeout=10.0, host=None, connector=None, interval=0.0):
     """Read the facts; OVS absent or its socket refused to this user is a fact (``available: false``).
 
@@ -288,4 +401,5 @@ def read_ovs(db_socket=DEFAULT_DB_SOCKET, ports=None, timeout=10.0, host=None, c
     if connector is None:
         # Not with a test's stand-in database: there is no ovs-vswitchd behind it.
         _add_flow_counts(facts, db_socket, time.monotonic() + float(timeout))
+        _add_firewall_flows(facts, db_socket, time.monotonic() + float(timeout))
     return facts

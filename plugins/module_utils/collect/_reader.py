@@ -236,15 +236,27 @@ def _peer(namespace, ifindex, name):
     return {"ns": namespace.id, "ns_name": namespace.name, "ifindex": ifindex, "name": name}
 
 
+def _sysctl_value(path):
+    """An integer sysctl of the reading thread's namespace (/proc/sys/net follows the opener's), or None."""
+    try:
+        with open(path) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _bridge_nf(facts):
+    """Add br_netfilter's per-namespace switches (security groups on Linux bridges need them at 1).
+
+    Absent (None) where br_netfilter is not loaded: nothing bridged is filtered then."""
+    for key in ("iptables", "arptables"):
+        facts["bridge_nf_call_" + key] = _sysctl_value("/proc/sys/net/bridge/bridge-nf-call-" + key)
+    return facts
+
+
 def _read_sysctls():
     """Fallback for kernels without RTM_GETNETCONF dumps: /proc/sys/net of the reading thread's namespace."""
-    def value(path):
-        try:
-            with open(path) as handle:
-                return int(handle.read().strip())
-        except (OSError, ValueError):
-            return None
-
+    value = _sysctl_value
     base = "/proc/sys/net/ipv4/"
     devices = {}
     try:
@@ -255,16 +267,16 @@ def _read_sysctls():
         found = value(base + "conf/%s/rp_filter" % name)
         if found is not None:
             devices[name] = found
-    return {
+    return _bridge_nf({
         "ip_forward": value(base + "ip_forward"),
         "rp_filter": {"all": value(base + "conf/all/rp_filter"), "default": value(base + "conf/default/rp_filter")},
         "rp_filter_devices": devices,
         "ipv6_forwarding": value("/proc/sys/net/ipv6/conf/all/forwarding"),
-    }
+    })
 
 
 def _sysctls(sock, names):
-    """ip_forward, rp_filter (all, default, per device) and IPv6 forwarding from one netconf dump."""
+    """ip_forward, rp_filter (all, default, per device) and IPv6 forwarding from one netconf dump; bridge-nf-call."""
     try:
         rows = sock.netconf()
     except NetlinkError:
@@ -278,12 +290,12 @@ def _sysctls(sock, names):
                 devices[name] = row["rp_filter"]
     # -1 is `all` (net.ipv4.ip_forward is all's forwarding), -2 is `default`.
     every, default = v4.get(-1) or {}, v4.get(-2) or {}
-    return {
+    return _bridge_nf({
         "ip_forward": every.get("forwarding"),
         "rp_filter": {"all": every.get("rp_filter"), "default": default.get("rp_filter")},
         "rp_filter_devices": dict(sorted(devices.items())),
         "ipv6_forwarding": (v6.get(-1) or {}).get("forwarding"),
-    }
+    })
 
 
 def _read_tc(sock, names):

@@ -35,6 +35,7 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.model._facts impor
     validate_section,
 )
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import NETNS_SECTIONS, build_model
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._records import neutron_records
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules import _registry
 
 __all__ = ["FactsError", "diagnose", "evaluate", "family_report", "findings_of", "rules_of", "to_json", "validate_fleet"]
@@ -169,9 +170,10 @@ def _run_set_aside(fleet, model, rules, unreachable, strict):
             if exc.host not in set_aside:
                 set_aside.add(exc.host)
                 fleet[exc.host] = _set_aside(fleet[exc.host], exc)
-        outside, traffic = model.outside, model.traffic
+        outside, traffic, records = model.outside, model.traffic, getattr(model, "records", None)
         model = build_model(fleet, strict=False)
         model.outside, model.traffic = outside, traffic   # what the run knows beyond the facts
+        model.records = records
         culprits = []
         findings, not_checked = _run(model, rules, unreachable, strict, culprits)
     return model, findings, not_checked
@@ -203,7 +205,7 @@ def _outside(model):
     return sorted(remote for remote in remotes if not model.hosts_owning(remote))
 
 
-def diagnose(fleet, limit=None, rules=None, strict=True, model=None, traffic=None, outside=None, plan=None):
+def diagnose(fleet, limit=None, rules=None, strict=True, model=None, traffic=None, outside=None, plan=None, records=None):
     """Run every registered rule over the fleet and build the diagnosis dict.
 
     ``strict``: malformed facts raise FactsError; otherwise the host's refused section is set aside, said
@@ -211,7 +213,9 @@ def diagnose(fleet, limit=None, rules=None, strict=True, model=None, traffic=Non
     this (limited) fleet when the caller built it already, so the picture reads the same one.
     ``traffic``: what the probes saw (docs/diagnosis.md, "Verdicts"); None: no probe ran. ``outside``:
     inventory hosts outside this run's limit, name -> address the inventory gives (``ansible_host``).
-    ``plan``: the run's probe plan (diagnosis._plan): its question and paths go into the diagnosis."""
+    ``plan``: the run's probe plan (diagnosis._plan): its question and paths go into the diagnosis.
+    ``records``: Neutron's records (``cloudnet_neutron``, model/_records.py), or None; a malformed one raises
+    RecordsError (a ValueError) naming the field and the value."""
     if not isinstance(fleet, dict):
         raise FactsError("?", "fleet", short(fleet), "expected a dict keyed by inventory hostname")
     fleet, missing = _limited(fleet, limit)
@@ -219,6 +223,7 @@ def diagnose(fleet, limit=None, rules=None, strict=True, model=None, traffic=Non
         model = build_model(fleet, strict=strict)
     model.outside = dict(outside or {})
     traffic = model.traffic = _traffic(traffic)
+    model.records = neutron_records(records)
     rules = _registry.registered_rules() if rules is None else list(rules)
     unreachable = sorted(name for name, state in model.hosts.items() if not state.reachable)
     unreachable.extend(sorted(missing))

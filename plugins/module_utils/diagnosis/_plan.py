@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._question import parse_question, resolve_question
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._path import implicit_paths, path
+from ansible_collections.cloudnet.triage.plugins.module_utils.rules._cloudstack import matrix_flows
+from ansible_collections.cloudnet.triage.plugins.module_utils.rules._vr_service_down import probe_targets as vr_targets
 
 __all__ = ["MAX_ROUNDS", "probe_plan", "traffic_of"]
 
@@ -35,8 +37,14 @@ def probe_plan(model, question=None, active=True, rounds=3, bound=20):
     if asked is not None:
         paths = [path(model, resolve_question(asked, model))]
     else:
-        # Through each tunnel first (what an overlay fault loses), then the fleet's other implicit paths.
-        paths = _through_tunnels(model, rounds) + implicit_paths(model, bound)
+        # Through each tunnel first (what an overlay fault loses), then the fleet's other implicit paths; a
+        # CloudStack fleet's port matrix takes the first half of the rounds and what the others leave, and a
+        # guest asks its virtual router's password server right after.
+        ports = _port_matrix(model, rounds)
+        services = _vr_services(model, rounds)
+        half = (rounds + 1) // 2
+        paths = (ports[:half] + services[:1] + _through_tunnels(model, rounds) + implicit_paths(model, bound)
+                 + ports[half:] + services[1:])
     plan = {"question": paths[0]["question"] if asked is not None else None, "paths": paths, "rounds": [],
             "reason": None}
     if not active:
@@ -94,6 +102,43 @@ def _through_tunnels(model, limit):
         traced["origin"] = {"kind": "overlay", "fact": "tunnel %s on %s to %s on %s" % (
             a["device"], a["host"], b["device"], b["host"])}
         found.append(traced)
+    return found
+
+
+def _port_matrix(model, limit):
+    """Paths of the CloudStack port matrix (rules/_cloudstack.PORT_MATRIX), at most ``limit``: a TCP connect from a
+    host of one role to an address the facts of a host of another role hold (never any other address)."""
+    found = []
+    for source, target, address, port, requirement in matrix_flows(model):
+        if len(found) >= limit:
+            break
+        traced = _connect(model, source, address, port, "port_matrix", "%s (%s) to %s (%s) tcp/%d: %s" % (
+            source, requirement.source, target, requirement.target, port, requirement.what))
+        if traced is not None:
+            found.append(traced)
+    return found
+
+
+def _connect(model, source, address, port, kind, fact):
+    """The path of a TCP connect from a host's own namespace to an address, with its origin; None when the facts
+    do not resolve it (nothing to probe then)."""
+    try:
+        traced = path(model, {"source": {"host": source, "namespace": None, "interface": None, "address": None},
+                              "destination": {"address": address, "protocol": "tcp", "port": port}})
+    except ValueError:
+        return None
+    traced["origin"] = {"kind": kind, "fact": fact}
+    return traced
+
+
+def _vr_services(model, limit):
+    """Paths from a guest to its virtual router's services (rules/_vr_service_down), at most ``limit``."""
+    found = []
+    for router, address, port, guest in vr_targets(model)[:limit]:
+        traced = _connect(model, guest, address, port, "vr_service", "%s to virtual router %s's %s tcp/%d" % (
+            guest, router, address, port))
+        if traced is not None:
+            found.append(traced)
     return found
 
 

@@ -17,7 +17,8 @@ and a file is created only in a directory on the host's /run or on a tmpfs the l
 /etc is the machine's and holds what every program needs, so no tmpfs goes there: files below the
 configuration directories ``_policy.ETC_VIEW`` names are written into the upper layer of an overlay
 (``/run/lab-etc/upper``, on the host's own /run), which is then mounted on /etc in the host's mount
-namespace only. The host sees the machine's /etc with its files on top; the machine sees nothing.
+namespace only. The host sees the machine's /etc with its files on top; the machine sees nothing. /root and
+/usr/local get the same for the few CloudStack system VM files ``_policy.OVERLAYS`` names.
 """
 
 from __future__ import annotations
@@ -28,11 +29,9 @@ import stat
 from ansible_collections.cloudnet.triage.plugins.module_utils.lab import _policy
 from ansible_collections.cloudnet.triage.plugins.module_utils.lab._proc import LabError
 
-__all__ = ["host_root", "place_files"]
+__all__ = ["host_root", "place_files", "write_run_file"]
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_ETC_UPPER = _policy.ETC_UPPER + "/upper"
-_ETC_WORK = _policy.ETC_UPPER + "/work"
 
 
 def host_root(pid):
@@ -93,16 +92,18 @@ def place_files(builder, name):
     if not files:
         return
     entries = []
-    overlay = False
+    overlays = []
     for entry in files:
         path, why = _policy.normal_file_path(entry["path"])
         why = why or _policy.file_path_problem(path)
         if why:  # validation refuses these; never build on a scenario that skipped it
             raise LabError("%s: files: %r: %s" % (name, entry["path"], why))
-        if _policy.etc_view_path(path):
+        overlay = _policy.overlay_of(path)
+        if overlay is not None:
             # Written before the overlay is mounted (its layers must not change under a mounted overlay).
-            path = _ETC_UPPER + path[len("/etc"):]
-            overlay = True
+            path = overlay[3] + "/upper" + path[len(overlay[0]):]
+            if overlay not in overlays:
+                overlays.append(overlay)
         entries.append((path, entry))
     root_fd = os.open(host_root(builder.pids[name]), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
@@ -133,10 +134,34 @@ def place_files(builder, name):
                 os.close(fd)
         for path, entry in entries:
             _write(root_fd, path, entry, private, "%s: files: %s" % (name, path))
-        if overlay:
-            os.close(_private_dir(root_fd, _ETC_WORK.strip("/").split("/"), private, "%s: files: /etc" % name))
+        for lower, _dirs, _names, layers in overlays:
+            # The upper layer exists once a file is in it; an overlay also needs its (empty) work directory.
+            upper = _private_dir(root_fd, (layers + "/upper").strip("/").split("/"), private, "%s: files: %s" % (name, lower))
+            try:
+                # The overlay's top directory takes the upper layer's mode: keep the machine's (/root is 0700).
+                os.fchmod(upper, stat.S_IMODE(os.stat(lower).st_mode))
+            finally:
+                os.close(upper)
+            os.close(_private_dir(root_fd, (layers + "/work").strip("/").split("/"), private, "%s: files: %s" % (name, lower)))
     finally:
         os.close(root_fd)
-    if overlay:
-        builder.run(name, ["mount", "-t", "overlay", "-o", "lowerdir=/etc,upperdir=%s,workdir=%s" % (_ETC_UPPER, _ETC_WORK),
-                           "overlay", "/etc"], what="mount the overlay of /etc")
+    for lower, _dirs, _names, layers in overlays:
+        builder.run(name, ["mount", "-t", "overlay", "-o", "lowerdir=%s,upperdir=%s/upper,workdir=%s/work" % (lower, layers, layers),
+                           "overlay", lower], what="mount the overlay of %s" % lower)
+
+
+def write_run_file(builder, name, path, content, mode="0600"):
+    """Write a file the lab itself gives a host's service (a TLS listener's certificate and key) on the host's own
+    /run, walked and created the same careful way as a scenario's files."""
+    root_fd = os.open(host_root(builder.pids[name]), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        depth, fd, why = _policy.walk_existing(root_fd, [_policy.RUN_DIR.strip("/")])
+        try:
+            if why or depth != 1:
+                raise LabError("%s: %s: %s" % (name, _policy.RUN_DIR, why or "is missing"))
+            private = {os.fstat(fd).st_dev}
+        finally:
+            os.close(fd)
+        _write(root_fd, path, {"content": content, "mode": mode}, private, "%s: %s" % (name, path))
+    finally:
+        os.close(root_fd)

@@ -82,6 +82,9 @@ def configure_ovs(builder, name):
                 settings.append("trunks=%s" % ",".join(str(t) for t in port["trunks"]))
             if port.get("vlan_mode"):
                 settings.append("vlan_mode=%s" % port["vlan_mode"])
+            for key, value in (port.get("other_config") or {}).items():
+                # Port other_config, as Neutron's OVS agent writes it on br-int (net_uuid, segmentation_id, ...).
+                settings.append("other_config:%s=%s" % (key, json.dumps(str(value))))
             if settings:
                 argv += ["--", "set", "Port", pname] + settings
             iface = []

@@ -30,12 +30,15 @@ __all__ = [
     "MACHINE_ROOT",
     "MACHINE_WIDE_NET_SYSCTLS",
     "MAGIC_VARS",
+    "OVERLAYS",
+    "ROOT_VIEW_FILES",
     "RESERVED_VAR_PREFIXES",
     "RUN_DIR",
     "RUN_LAB_DIRS",
     "RUN_LAB_PREFIX",
     "SYSCTL_KEY",
     "TMPFS_ROOTS",
+    "USR_LOCAL_VIEW",
     "VAR_NAME",
     "dnsmasq_option_problem",
     "etc_view_path",
@@ -46,6 +49,7 @@ __all__ = [
     "mount_point_problem",
     "nftables_problem",
     "normal_file_path",
+    "overlay_of",
     "scenario_problems",
     "sysctl_key_problem",
     "sysctl_value_problem",
@@ -180,6 +184,15 @@ ETC_VIEW = ("/etc/cloud", "/etc/cloudstack", "/etc/netplan", "/etc/network", "/e
             "/etc/NetworkManager/system-connections", "/etc/sysconfig/network-scripts")
 ETC_VIEW_FILES = ("/etc/dhcphosts.txt",)
 ETC_UPPER = "/run/lab-etc"
+# /root (root's home, where Ansible keeps its remote_tmp) and /usr/local are the machine's too: the same kind of
+# overlay carries exactly the files CloudStack's system VMs keep there, a virtual router's health check data and
+# results (systemvm/debian/root/monitorServices.py) and the certificates keystore-cert-import writes.
+ROOT_VIEW_FILES = ("/root/health_checks_data.json", "/root/basic_monitor_results.json", "/root/advance_monitor_results.json")
+USR_LOCAL_VIEW = ("/usr/local/cloud/systemvm/conf",)
+# (directory the overlay is mounted on, its directories and files a scenario may write, the lab's /run directory
+# holding the upper and work layers), one per overlay.
+OVERLAYS = (("/etc", ETC_VIEW, ETC_VIEW_FILES, ETC_UPPER), ("/root", (), ROOT_VIEW_FILES, "/run/lab-root"),
+            ("/usr/local", USR_LOCAL_VIEW, (), "/run/lab-usrlocal"))
 # The file system that validation looks at: the machine's, which a lab host shares (tests point it elsewhere).
 MACHINE_ROOT = "/"
 _PATH_PART = re.compile(r"[^\x00-\x1f\x7f/]{1,255}")
@@ -209,9 +222,17 @@ def etc_view_path(path):
     return path in ETC_VIEW_FILES or any(path.startswith(root + "/") for root in ETC_VIEW)
 
 
+def overlay_of(path):
+    """The overlay (an OVERLAYS entry) a (normalised) destination is written into, or None."""
+    for entry in OVERLAYS:
+        if path in entry[2] or any(path.startswith(root + "/") for root in entry[1]):
+            return entry
+    return None
+
+
 def file_path_problem(path):
     """Why a (normalised) destination is not in a directory the lab host owns privately, or None."""
-    if etc_view_path(path):
+    if overlay_of(path) is not None:
         return None
     parent = os.path.dirname(path)
     if _under(parent, RUN_DIR):
@@ -221,8 +242,10 @@ def file_path_problem(path):
         return None
     if not any(_under(parent, root) for root in TMPFS_ROOTS):
         return ("%r is not in a directory a lab host owns privately: files go under /run or under one of %s "
-                "(a tmpfs is mounted there, in the host only), or into the host's overlay of /etc below %s"
-                % (path, ", ".join(TMPFS_ROOTS), ", ".join(ETC_VIEW + ETC_VIEW_FILES)))
+                "(a tmpfs is mounted there, in the host only), or into the host's overlay of /etc below %s, "
+                "of /root (%s) or of /usr/local below %s"
+                % (path, ", ".join(TMPFS_ROOTS), ", ".join(ETC_VIEW + ETC_VIEW_FILES), ", ".join(ROOT_VIEW_FILES),
+                   ", ".join(USR_LOCAL_VIEW)))
     return None
 
 
@@ -344,7 +367,7 @@ def scenario_problems(scenario):
         for fi, entry in enumerate(host.get("files") or []):
             path = normal_file_path(entry["path"])[0]
             why = file_path_problem(path)
-            if why is None and not path.startswith(RUN_DIR + "/") and not etc_view_path(path):
+            if why is None and not path.startswith(RUN_DIR + "/") and overlay_of(path) is None:
                 why = machine_mount_problem(path)
                 why = why and "%r: %s" % (path, why)
             if why:

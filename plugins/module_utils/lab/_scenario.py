@@ -165,6 +165,8 @@ OVS_PORT = _obj({
     "vlan_mode": _s(enum=("trunk", "access", "native-tagged", "native-untagged")),
     "bond": _list(_s("ifname"), description="Member interfaces: the port is an OVS bond of these."),
     "external_ids": _map(_s("line"), keys="id_key", description="Interface external_ids, e.g. iface-id."),
+    "other_config": _map(_s("line"), keys="id_key",
+                         description="Port other_config, e.g. Neutron's net_uuid, network_type, segmentation_id."),
     "netns": NETNS,
     "mac": DEVICE_FIELDS["mac"],
     "mtu": DEVICE_FIELDS["mtu"],
@@ -221,16 +223,32 @@ FIREWALL = _obj({
     "nftables": _s("text", description="A ruleset loaded with nft -f (no include statements)."),
 })
 
+TLS_CERTIFICATE = _obj({
+    "pem": _s("pem_certificate", description="The certificate (and any chain after it), PEM text."),
+    "key": _s("pem_key", description="Its private key, PEM text (unencrypted)."),
+    "generate": _obj({
+        "names": _list(_s("dns_name"), min_items=1, description="subjectAltName DNS names; the first is also the CN."),
+        "days": _i(1, 36500, description="Validity from now (default 365)."),
+    }, required=("names",), description="A self-signed certificate openssl makes inside the host."),
+}, description="tls_listener: pem and key given, or generate.")
+
+# dnsmasq's --dhcp-hostsfile (services[].hostsfile) only names <this dir><network>/<file> the host's files: write.
+HOSTSFILE_DIR = "/var/lib/neutron/dhcp/"
+
 SERVICE = _obj({
     "netns": NETNS,
-    "kind": _s(enum=("dnsmasq", "tcp_listener")),
+    "kind": _s(enum=("dnsmasq", "tcp_listener", "password_server", "tls_listener")),
     "name": _s("label", description="Label used in state.json and logs."),
     "interface": _s("ifname", description="dnsmasq: the interface to serve."),
-    "dhcp_range": _s("line", description="dnsmasq: start,end[,lease time]."),
+    "dhcp_range": _s("line", description="dnsmasq: start,end[,lease time], or Neutron's address,static,netmask[,lease time]."),
     "options": _list(_s("line"), description="dnsmasq: extra arguments, each one argument: long options that shape DHCP answers only."),
-    "address": _s("ip", description="tcp_listener: address to bind (default 0.0.0.0)."),
-    "port": _i(1, 65535),
-    "reply": _s("line", description="tcp_listener: bytes sent to every client before closing."),
+    "dns": _b(description="dnsmasq: answer DNS on port 53 too (default false: DHCP only)."),
+    "hostsfile": _s("file_path", description="dnsmasq: --dhcp-hostsfile, a file this host's files: writes below "
+                                             "/var/lib/neutron/dhcp/ (Neutron's host file)."),
+    "address": _s("ip", description="tcp_listener, password_server, tls_listener: address to bind (default 0.0.0.0)."),
+    "port": _i(1, 65535, description="Listening port (password_server default 8080, tls_listener 443)."),
+    "reply": _s("line", description="tcp_listener, tls_listener: bytes sent to every client before closing."),
+    "certificate": TLS_CERTIFICATE,
 }, required=("kind",))
 
 FILE = _obj({
@@ -318,6 +336,9 @@ _SCENARIO_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 _ID_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 _MODE = re.compile(r"0?[0-7]{3}")
 _LINE = re.compile(r"[^\x00-\x1f\x7f]{0,4096}")
+_DNS_NAME = re.compile(r"(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*")
+_PEM_CERT = re.compile(r"\s*(-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*)+")
+_PEM_KEY = re.compile(r"\s*-----BEGIN (RSA |EC )?PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END (RSA |EC )?PRIVATE KEY-----\s*")
 _TEXT = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f]*")
 
 
@@ -380,6 +401,12 @@ _FORMATS = {
                    "may be set (written with dots: net.ipv4.ip_forward)"),
     "line": (lambda v: bool(_LINE.fullmatch(v)), "is not one line of text (no control characters, at most 4096)"),
     "text": (lambda v: bool(_TEXT.fullmatch(v)), "is not text without control characters (newlines and tabs are allowed)"),
+    "dns_name": (lambda v: len(v) <= 253 and bool(_DNS_NAME.fullmatch(v)),
+                 "is not a DNS name (labels of letters, digits and '-', optionally starting with '*.')"),
+    "pem_certificate": (lambda v: bool(_PEM_CERT.fullmatch(v)),
+                        "is not PEM text of one or more certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)"),
+    "pem_key": (lambda v: bool(_PEM_KEY.fullmatch(v)),
+                "is not PEM text of one unencrypted private key (-----BEGIN PRIVATE KEY----- ... -----END PRIVATE KEY-----)"),
 }
 
 _TYPE_NAMES = {"str": "a string", "int": "an integer", "bool": "true or false", "list": "a list",
@@ -635,6 +662,16 @@ def _cross_check(scenario, problems):
         for path, fi in paths.items():
             if any(other.startswith(path + "/") for other in paths):
                 problems.append(("hosts[%d].files[%d].path" % (hi, fi), "%r is a file here and a directory of another file" % path))
+        for si, entry in enumerate(host.get("services") or []):
+            # dnsmasq runs as root: it may read only a host file this very host's files: wrote into its private view.
+            hostsfile = entry.get("hostsfile") if isinstance(entry, dict) else None
+            if hostsfile:
+                where = "hosts[%d].services[%d].hostsfile" % (hi, si)
+                normal = _policy.normal_file_path(hostsfile)[0] or ""
+                if not normal.startswith(HOSTSFILE_DIR) or len(normal[len(HOSTSFILE_DIR):].split("/")) != 2:
+                    problems.append((where, "%r is not a file below %s<network>/" % (hostsfile, HOSTSFILE_DIR)))
+                elif normal not in paths:
+                    problems.append((where, "%r is not a file this host's files: writes" % hostsfile))
 
     check_ovn(scenario, problems)
     expect = scenario.get("expect") or {}
@@ -678,15 +715,27 @@ def _check_service(entry, location, problems):
     kind = entry.get("kind")
     if kind == "tcp_listener" and not entry.get("port"):
         problems.append((location + ".port", "is required for a tcp_listener"))
+    if kind == "tls_listener":
+        certificate = entry.get("certificate") or {}
+        if not certificate:
+            problems.append((location + ".certificate", "is required for a tls_listener: pem and key, or generate"))
+        elif certificate.get("generate") and (certificate.get("pem") or certificate.get("key")):
+            problems.append((location + ".certificate", "is either generate or pem and key, not both"))
+        elif not certificate.get("generate") and not (certificate.get("pem") and certificate.get("key")):
+            problems.append((location + ".certificate", "needs both pem and key (or generate)"))
     if kind == "dnsmasq" and not entry.get("interface"):
         problems.append((location + ".interface", "is required for dnsmasq"))
     if kind == "dnsmasq" and entry.get("dhcp_range"):
-        for part in entry["dhcp_range"].split(",")[:2]:
+        parts = entry["dhcp_range"].split(",")[:2]
+        if parts[1:] == ["static"]:
+            parts = parts[:1]   # Neutron's form: network,static,netmask,lease (answers host file entries only)
+        for part in parts:
             if not _is_ip(part.strip()):
                 problems.append((location + ".dhcp_range", "%r does not start with two addresses start,end" % entry["dhcp_range"]))
                 break
-    own = {"dnsmasq": ("interface", "dhcp_range", "options"), "tcp_listener": ("address", "port", "reply")}
-    for key in ("interface", "dhcp_range", "options", "address", "port", "reply"):
+    own = {"dnsmasq": ("interface", "dhcp_range", "options", "dns", "hostsfile"), "tcp_listener": ("address", "port", "reply"),
+           "password_server": ("address", "port"), "tls_listener": ("address", "port", "reply", "certificate")}
+    for key in ("interface", "dhcp_range", "options", "dns", "hostsfile", "address", "port", "reply", "certificate"):
         if key in entry and kind in own and key not in own[kind]:
             problems.append(("%s.%s" % (location, key), "does not apply to a %s" % kind))
 

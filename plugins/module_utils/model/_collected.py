@@ -14,8 +14,11 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._views import decode_snapshot
+from ansible_collections.cloudnet.triage.plugins.module_utils.model import _platform
 
 __all__ = ["CollectError", "PLATFORMS", "PROBE_KEYS", "build_fleet", "detect_platform"]
+# A DNS domain (a leading "*." allowed): labels of letters, digits and "-", at least two of them.
+_DOMAIN = re.compile(r"^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$")
 
 
 class CollectError(ValueError):
@@ -34,12 +37,8 @@ PROBE_KEYS = {
     "arp": "arp_consistency",
 }
 
-# Inventory group names that say which platform a host belongs to, most specific first.
-PLATFORM_GROUPS = {
-    "openstack": ("openstack", "neutron", "nova", "compute_nodes", "network_nodes"),
-    "kubernetes": ("kubernetes", "k8s", "openshift", "ocp", "kube_node", "kube_control_plane", "peer_pods", "podvms"),
-    "cloudstack": ("cloudstack", "acs", "cloudstack_hosts", "kvm_hosts"),
-}
+# Inventory group names that say which platform a host belongs to, most specific first (model._platform).
+PLATFORM_GROUPS = _platform.PLATFORM_GROUPS
 
 
 def _short(value, limit=80):
@@ -52,31 +51,14 @@ def _namespaces_of(entry):
     return facts if isinstance(facts, dict) else None
 
 
-def _namespace_names(netns):
-    return [ns.get("name") or "" for ns in (netns or {}).get("namespaces", []) if isinstance(ns, dict)]
+def detect_platform(groups, netns=None, name=None):
+    """The platform a host belongs to: inventory groups first, then what it runs and holds, else None.
 
-
-def _link_names(netns):
-    return [link.get("name") or "" for ns in (netns or {}).get("namespaces", []) if isinstance(ns, dict)
-            for link in ns.get("links", []) or [] if isinstance(link, dict)]
-
-
-def detect_platform(groups, netns=None):
-    """The platform a host belongs to: inventory groups first, then what its namespaces show, else None."""
-    lowered = {str(group).lower() for group in groups or []}
-    for platform, names in PLATFORM_GROUPS.items():
-        if lowered.intersection(names):
-            return platform
-    namespaces = _namespace_names(netns)
-    links = _link_names(netns)
-    if any(name.startswith(("qdhcp-", "qrouter-", "snat-", "fip-")) for name in namespaces):
-        return "openstack"
-    if any(name.startswith(("ovn-k8s-", "cni0", "flannel", "cali", "cilium_")) for name in links) or \
-            any(name.startswith("cni-") for name in namespaces):
-        return "kubernetes"
-    if any(re.match(r"^(cloudbr\d+|cloud0|breth\d+-\d+)$", name) for name in links):
-        return "cloudstack"
-    return None
+    ``netns``: its netns/1 or host/1 facts (a host/1 read also brings its processes, files and OVS, each a
+    sign: model._platform); ``name`` its inventory name (CloudStack's r-4-VM, i-2-117-VM)."""
+    facts = netns if isinstance(netns, dict) else {}
+    return _platform.classify(groups, facts.get("namespaces"), facts.get("ovs"), facts.get("processes"),
+                              facts.get("files"), name=name).platform
 
 
 def _result_error(probe_key, result):
@@ -102,12 +84,15 @@ def build_fleet(hosts_all, collected, active_hosts=None):
         raise CollectError("collected: expected one entry per host (%d), got %d" % (len(hosts_all), len(collected)))
     active = set(hosts_all if active_hosts is None else active_hosts)
     fleet = {}
+    reasons, roles = {}, {}
     for host, facts in zip(hosts_all, collected):
         host = str(host)
         if facts is not None and not isinstance(facts, dict):
             raise CollectError("host %s: field collect_facts: expected a dict, got %s" % (host, _short(facts)))
         facts = facts or {}
         entry = {"groups": list(facts.get("groups") or []), "platform": None, "reachable": True, "errors": []}
+        if isinstance(facts.get("role"), str) and facts["role"] not in ("", "auto"):
+            roles[host] = facts["role"]   # cloudnet_role, when a play passes it: kept if the platform knows it
         if isinstance(facts.get("tier"), str) and facts["tier"]:
             entry["tier"] = facts["tier"]
         results = facts.get("results") or {}
@@ -140,6 +125,17 @@ def build_fleet(hosts_all, collected, active_hosts=None):
             if not isinstance(expect_ovs, dict):
                 raise CollectError("host %s: field cloudnet_expect_ovs: expected a dict, got %s" % (host, _short(expect_ovs)))
             entry["expect_ovs"] = expect_ovs
+        cloudstack = facts.get("cloudstack")
+        if cloudstack:
+            # What the CloudStack rules take from the inventory (consoleproxy.url.domain): CloudStack keeps it in its
+            # database, so no host shows it.
+            if not isinstance(cloudstack, dict):
+                raise CollectError("host %s: field cloudnet_cloudstack: expected a dict, got %s" % (host, _short(cloudstack)))
+            domain = cloudstack.get("consoleproxy_url_domain")
+            if domain is not None and (not isinstance(domain, str) or not _DOMAIN.match(domain)):
+                raise CollectError("host %s: field cloudnet_cloudstack.consoleproxy_url_domain: expected a DNS domain "
+                                   "such as console.example.org, got %s" % (host, _short(domain)))
+            entry["cloudstack"] = {"consoleproxy_url_domain": domain} if domain is not None else {}
         if not facts:
             entry["reachable"] = False
             entry["errors"].append("no facts collected: the host left the play before the collect role finished")
@@ -155,12 +151,28 @@ def build_fleet(hosts_all, collected, active_hosts=None):
                 raise CollectError("host %s: field cloudnet_platform: expected one of auto, %s, got %s"
                                    % (host, ", ".join(PLATFORMS), _short(wanted)))
             entry["platform"] = wanted
+            reasons[host] = "inventory variable cloudnet_platform=%s" % wanted
         else:
-            entry["platform"] = detect_platform(entry["groups"], _namespaces_of(entry))
+            placement = _platform.classify_entry(host, entry)
+            entry["platform"] = placement.platform
+            reasons[host] = placement
         fleet[host] = entry
     # A host with no sign of its own (a pod VM, a plain guest) belongs to the one platform the rest show.
     detected = {entry["platform"] for entry in fleet.values() if entry["platform"] not in (None, "generic")}
     inherited = next(iter(detected)) if len(detected) == 1 else "generic"
-    for entry in fleet.values():
-        entry["platform"] = entry["platform"] or inherited
+    for host, entry in fleet.items():
+        reason = reasons.get(host)
+        if entry["platform"] is None:
+            entry["platform"] = inherited
+            reason = ("no platform sign of its own: the one platform the rest of the fleet shows" if inherited != "generic"
+                      else "no platform sign on this host, nor one platform across the fleet")
+        # Its role within that platform, and why (diagnosis.json hosts[]): the inventory's role when it names one.
+        if isinstance(reason, _platform.Placement) and host not in roles:
+            placement = reason
+        else:
+            if isinstance(reason, _platform.Placement):
+                reason = [text for text in reason.evidence if not text.startswith("inventory role")]
+            placement = _platform.classify_entry(host, entry, entry["platform"], role=roles.get(host), platform_reason=reason)
+        entry["role"] = placement.role
+        entry["platform_evidence"] = placement.evidence
     return fleet

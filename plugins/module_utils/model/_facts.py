@@ -457,6 +457,16 @@ SPECS = {
     "bridges": {
         "name": (_S, _R, _text),
         "ports": (_L, _R, None),
+        "firewall_flows": (_D0, _O, None),
+    },
+    # br-int's flows of the native firewall tables (collect/_ovs.py read_firewall_flows).
+    "firewall_flows": {
+        "table": (_I, _R, _Range(0, 254, "an OpenFlow table")),
+        "priority": (_I, _R, _Range(0, 65535, "a flow priority")),
+        "match": (_S, _R, None),
+        "actions": (_S, _R, None),
+        "n_packets": (_I0, _R, _Range(0, U64, "a packet counter")),
+        "n_bytes": (_I0, _O, _Range(0, U64, "a byte counter")),
     },
     "ports": {
         "name": (_S, _R, _text),
@@ -466,6 +476,7 @@ SPECS = {
         "bond_members": (_L0, _O, None),
         "interfaces": (_L, _R, None),
         "external_ids": (_D0, _O, None),
+        "other_config": (_D0, _O, None),   # Neutron's net_uuid, segmentation_id, ... (collect/_ovs.py)
         "ofport": (_I0, _O, _Range(-1, OFPORT_MAX, "an OpenFlow port")),
     },
     "bond_members": {
@@ -874,7 +885,7 @@ def _namespace_rows(host, where, namespace, claimed, checked=False):
     if sysctls is not None:
         if not isinstance(sysctls, dict):
             raise FactsError(host, where + ".sysctls", sysctls, "expected a dict")
-        for field in ("ip_forward", "ipv6_forwarding"):
+        for field in ("ip_forward", "ipv6_forwarding", "bridge_nf_call_iptables", "bridge_nf_call_arptables"):
             _number(host, "%s.sysctls.%s" % (where, field), sysctls.get(field), 0, INT_MAX)
         for field in ("rp_filter", "rp_filter_devices"):
             values = sysctls.get(field)
@@ -1009,6 +1020,20 @@ def _ovs_option(host, where, interface):
             raise FactsError(host, "%s.options.%s" % (where, option), value, "expected 'flow' or a number from 0 to %d" % high)
 
 
+def _firewall_flows(host, where, dumped):
+    """A bridge's ``firewall_flows``: {flows (rows or null), truncated, reason, tables}."""
+    if dumped is None:
+        return
+    where = where + ".firewall_flows"
+    if not isinstance(dumped.get("truncated", False), bool):
+        raise FactsError(host, where + ".truncated", dumped.get("truncated"), "expected a boolean")
+    if dumped.get("reason") is not None and not isinstance(dumped.get("reason"), str):
+        raise FactsError(host, where + ".reason", dumped.get("reason"), "expected a string")
+    if dumped.get("flows") is None and not isinstance(dumped.get("reason"), str):
+        raise FactsError(host, where + ".flows", None, "expected flows, or a reason why they were not read")
+    _check_rows(host, where + ".flows", dumped.get("flows"), "firewall_flows")
+
+
 def _ovs(host, facts, key="ovs"):
     if not isinstance(facts.get("available", True), bool):
         raise FactsError(host, key + ".available", facts.get("available"), "expected a boolean")
@@ -1028,12 +1053,16 @@ def _ovs(host, facts, key="ovs"):
         where = "%s.bridges[%d]" % (key, b_index)
         ports = _check_rows(host, where + ".ports", bridge["ports"], "ports")
         _unique(host, where + ".ports", ports, "name", "port")
+        _firewall_flows(host, where, bridge.get("firewall_flows"))
         for p_index, port in enumerate(ports):
             pwhere = "%s.ports[%d]" % (where, p_index)
             _check_rows(host, pwhere + ".bond_members", port.get("bond_members"), "bond_members")
             trunks = port["trunks"]
             if not all(_integer(trunk) and 0 <= trunk <= VLAN_MAX for trunk in trunks) or len(set(trunks)) != len(trunks):
                 raise FactsError(host, pwhere + ".trunks", trunks, "expected a list of VLAN ids (0 to %d)" % VLAN_MAX)
+            other_config = port.get("other_config") or {}
+            if not all(isinstance(value, str) for value in other_config.values()):
+                raise FactsError(host, pwhere + ".other_config", other_config, "expected strings (OVSDB writes other_config as text)")
             interfaces = _check_rows(host, pwhere + ".interfaces", port["interfaces"], "interfaces")
             for i_index, interface in enumerate(interfaces):
                 iwhere = "%s.interfaces[%d]" % (pwhere, i_index)

@@ -43,6 +43,7 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.model._facts impor
     validate_entry,
     validate_section,
 )
+from ansible_collections.cloudnet.triage.plugins.module_utils.model import _platform
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import (
     ROOT_DISPLAY,
     end_identity,
@@ -90,7 +91,8 @@ class HostState(object):
     """One inventory host as the model knows it."""
 
     __slots__ = ("name", "reachable", "platform", "tier", "groups", "errors", "namespaces", "ovs", "ovs_reason", "ovn", "processes", "files",
-                 "tunnels", "digest", "digest_source", "sections", "expect_ovs", "routes", "refusal", "gaps", "unseen")
+                 "tunnels", "digest", "digest_source", "sections", "expect_ovs", "routes", "refusal", "gaps", "unseen",
+                 "role", "platform_evidence")
 
     def __init__(self, name, entry):
         self.name = name
@@ -98,6 +100,12 @@ class HostState(object):
         self.platform = entry.get("platform")
         self.tier = entry.get("tier")
         self.groups = list(entry.get("groups") or [])
+        # Its part of the platform (model._platform ROLES) and why platform and role were decided: set by
+        # build_fleet, else derived in _load_host from the facts.
+        role = entry.get("role")
+        self.role = role if isinstance(role, str) and role in _platform.roles_of(self.platform) else None
+        evidence = entry.get("platform_evidence")
+        self.platform_evidence = [str(item) for item in evidence] if isinstance(evidence, list) else []
         self.errors = list(entry.get("errors") or [])
         self.namespaces = None      # list of namespace facts (host/1 or netns/1), or None
         self.ovs = None             # OVS facts when available
@@ -130,6 +138,13 @@ class HostState(object):
         if need in NETNS_SECTIONS and self.namespaces is not None:
             return "the %s section was not read on this host (read: %s)" % (need, ", ".join(sorted(self.sections)) or "none")
         return _MISSING.get(need, "no %s facts for this host" % need)
+
+    def root_namespace(self):
+        """The host's own (root) namespace facts when that namespace was read, else None."""
+        for namespace in self.namespaces or ():
+            if namespace.get("root") and namespace.get("state", "ok") == "ok":
+                return namespace
+        return None
 
     def namespace(self, label):
         for namespace in self.namespaces or ():
@@ -658,6 +673,13 @@ class Model(object):
             return True    # an OVS port whose bridge this host's facts do not show
         return True     # physical, tap, macvlan, gretap...: a wire or a guest the facts do not show
 
+    def moved_ports(self):
+        """{(host, "", interface): (host, namespace, interface)} of the OVS internal ports moved into a namespace
+        (see _moved_ports): the path walker follows them into their bridge."""
+        if self._open is None:
+            self._build_segments()
+        return self._moved
+
     def segment(self, key):
         """An id of the L2 segment (broadcast domain) device ``key`` belongs to."""
         if self._open is None:
@@ -886,6 +908,12 @@ def _load_host(model, name, entry, strict):
         # Host-wide optional sections; per-namespace ones (sockets, firewall) stay in state.namespaces.
         state.processes = sections["host"].get("processes")
         state.files = sections["host"].get("files")
+    if "role" not in entry and state.platform is not None:
+        # A fleet that did not come through build_fleet (saved facts, sos reports, a filter's input): the role
+        # from the validated facts, the platform as given.
+        placement = _platform.classify_state(state)
+        state.role = placement.role
+        state.platform_evidence = state.platform_evidence or placement.evidence
     if "vxlan" in sections:
         state.tunnels = sections["vxlan"]["tunnels"]
         state.unseen.extend(item for item in unseen(sections["vxlan"], "vxlan") if item not in state.unseen)

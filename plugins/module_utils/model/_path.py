@@ -13,7 +13,9 @@
   next hop (MAC, state), the reverse-path filter and forwarding when the packet was received there;
 - between devices: tc redirects, veth peers, Linux bridges and OVS bridges (output port by MAC, VLAN
   tag), tunnel encapsulation (local end, remote, VNI, and the underlay path of the UDP datagrams to the
-  far host), the fabric between hosts (not in the facts: the next device is the one holding the MAC);
+  far host), the fabric between hosts (not in the facts: the next device is the one holding the MAC, or
+  the uplink of the host whose OVS port is attached to it: an instance behind Neutron's hybrid plug); an OVS
+  internal port moved into a namespace (Neutron's tap<id>, qr-<id>) is one device under both names;
 - the owner of the destination, then the reply from it to the source address (its own route back).
 
 Each hop is a dict ``{index, direction, kind, host, namespace, device, detail, verdict, reason, underlay,
@@ -96,6 +98,9 @@ class _Index(object):
         self.ovs = {}           # (host, "", interface) -> (bridge facts, port facts, interface facts)
         self.ovs_bridges = {}   # (host, "", bridge) -> bridge facts
         self.ports = {}         # bridge key -> [port keys]
+        self.kernel = {}        # (host, "", interface) -> (host, namespace, interface): OVS internal ports moved
+        self.moved = {}         # the reverse: (host, namespace, interface) -> (host, "", interface)
+        self.attached = {}      # MAC -> [(host, "", interface)] of OVS ports whose external_ids attached-mac it is
         for state in model.reachable_hosts():
             host = state.name
             for namespace in state.namespaces or ():
@@ -124,17 +129,32 @@ class _Index(object):
                     for interface in (port.get("interfaces") or ()) if isinstance(port, dict) else ():
                         if isinstance(interface, dict) and isinstance(interface.get("name"), str):
                             self.ovs[(host, "", interface["name"])] = (bridge, port, interface)
+                            attached = (interface.get("external_ids") or {}).get("attached-mac")
+                            if isinstance(attached, str):
+                                self.attached.setdefault(attached.lower(), []).append((host, "", interface["name"]))
         for port, master in model.masters.items():
             self.ports.setdefault(master, []).append(port)
+        # Neutron's tap<id> (qdhcp-) and qr-<id> (qrouter-): OVS names them in the root namespace, the kernel in
+        # the namespace they were moved to; the walker crosses from one name to the other.
+        moved = model.moved_ports() if hasattr(model, "moved_ports") else {}
+        for ovs_key, kernel_key in moved.items():
+            self.kernel[ovs_key] = kernel_key
+            self.moved[kernel_key] = ovs_key
+
+    def ovs_key(self, key):
+        """The OVS name of device ``key``: itself, or (host, "", name) for an internal port moved into a namespace."""
+        return self.moved.get(key, key)
 
     def macs(self, key):
         """The MACs a frame addressed to device ``key`` may carry: its own, and for an OVS port the MAC of
         what it is attached to (OVN and Neutron write it in external_ids)."""
         found = []
-        for mac in (self.model.dev_mac.get(key), (self.links.get(key) or {}).get("mac")):
+        other = self.kernel.get(key) or self.moved.get(key)   # the other name of a moved internal port
+        for mac in (self.model.dev_mac.get(key), (self.links.get(key) or {}).get("mac"),
+                    self.model.dev_mac.get(other), (self.links.get(other) or {}).get("mac")):
             if isinstance(mac, str) and mac != _ZERO_MAC and mac.lower() not in found:
                 found.append(mac.lower())
-        ovs = self.ovs.get(key)
+        ovs = self.ovs.get(self.ovs_key(key))
         if ovs is not None:
             interface = ovs[2]
             for mac in (interface.get("mac_in_use"), (interface.get("external_ids") or {}).get("attached-mac")):
@@ -230,12 +250,14 @@ class _Walk(object):
         redirect = model.egress.get(key)
         if redirect is not None:
             return self.redirect(key, "egress", redirect, mac)
-        ovs = index.ovs.get(key)
+        ovs_key = index.ovs_key(key)
+        ovs = index.ovs.get(ovs_key)
         link = index.links.get(key) or {}
         if key in index.ports and ovs is None and key not in index.ovs_bridges:
             return self.bridge(key, None, mac)   # a Linux bridge's own device: into the bridge
         if key in index.ovs_bridges or (ovs is not None and ovs[2].get("type") == "internal") or link.get("kind") == "openvswitch":
-            return self.bridge(self._ovs_bridge_of(key), key, mac)   # an OVS internal port: into the datapath
+            # An OVS internal port, in the root namespace or moved into another: into the datapath, by its OVS port.
+            return self.bridge(self._ovs_bridge_of(ovs_key), ovs_key, mac)
         peer = model.veth.get(key)
         if peer is not None:
             far = (key[0],) + tuple(peer)
@@ -362,10 +384,15 @@ class _Walk(object):
                 if self._is_tunnel(port):
                     return port, "flooded: MAC %s is on %s, and this tunnel port is a way off the host" % (mac, ", ".join(elsewhere))
             for port in ports:
-                if port != bridge and port not in self.model.veth and all(
+                if port != bridge and port not in self.model.veth and not self._internal(port) and all(
                         terminal is None for terminal, _trail in self.model.transmit(port, [])):
                     return port, "flooded: MAC %s is on %s, and this uplink is a way off the host" % (mac, ", ".join(elsewhere))
         return None, "no port of %s leads to MAC %s in the collected facts (the bridge would flood it)" % (name, mac)
+
+    def _internal(self, key):
+        """An OVS internal port: the host's own stack, no way off the host."""
+        ovs = self.index.ovs.get(self.index.ovs_key(key))
+        return ovs is not None and ovs[2].get("type") == "internal"
 
     def _is_tunnel(self, key):
         ovs = self.index.ovs.get(key)
@@ -414,7 +441,7 @@ class _Walk(object):
             self.hop(kind, bridge, detail, **data)
         ovs = self.index.ovs.get(out)
         if out == bridge or (ovs is not None and ovs[2].get("type") == "internal"):
-            return self.terminal(out, mac)
+            return self.terminal(self.index.kernel.get(out, out), mac)   # the stack of its namespace takes it
         return self.transmit(out, mac)
 
     # -- tunnels and the fabric ---------------------------------------------------------------------
@@ -484,6 +511,14 @@ class _Walk(object):
                          "the medium beyond %s is not in the collected facts" % device)
             return None
         found = [k for k in self.model.by_mac.get(mac, ()) if k != key]
+        behind = self._behind(key, mac, found)
+        if behind is not None:
+            port, uplink = behind
+            self.hop("fabric", key, "frames for %s leave %s on %s into the fabric (not in the facts) and reach %s, "
+                     "whose OVS port %s is attached to that MAC (external_ids attached-mac), by the uplink %s of its "
+                     "bridge" % (mac, where(label, device), host, port[0], port[2], uplink[2]),
+                     to={"host": port[0], "namespace": None, "device": port[2]}, inferred=True, uplink=uplink[2])
+            return self.arrive(uplink, mac)
         if not found:
             self.unknown("fabric", key, "frames for %s leave %s on %s" % (mac, where(label, device), host),
                          "no collected device has MAC %s: the path leaves the facts at %s on %s" % (mac, device, host))
@@ -506,11 +541,27 @@ class _Walk(object):
         # Into the far host by its bridge's uplink, so that the uplink is a capture point of the path.
         return self.arrive(uplink or far, mac)
 
-    def _uplink(self, key):
-        """The one port by which frames from the fabric reach OVS port ``key``: the port of its bridge that
-        carries its VLAN (a trunk or the same tag) and leads nowhere the facts show (a NIC); None otherwise."""
+    def _behind(self, key, mac, found):
+        """(OVS port, its bridge's uplink) of another host whose port is attached to ``mac`` (external_ids
+        attached-mac: Neutron's hybrid plug qvo<id>, an OVS-native tap<id>) while no device of that host holds
+        the MAC: a guest behind a hypervisor, whose frames from the fabric enter by the hypervisor's uplink.
+        None when there is no such port, or its bridge has no single uplink."""
+        holders = set(place[0] for place in found)
+        for port in sorted(self.index.attached.get(mac, ())):
+            if port[0] == key[0] or port[0] in holders:
+                continue
+            uplink = self._uplink(port, attached=True)
+            if uplink is not None:
+                return port, uplink
+        return None
+
+    def _uplink(self, key, attached=False):
+        """The one port by which frames from the fabric reach OVS port ``key`` (an internal port, in the root
+        namespace or moved; any port with ``attached``): the port of its bridge that carries its VLAN (a trunk
+        or the same tag) and leads nowhere the facts show (a NIC); None otherwise."""
+        key = self.index.ovs_key(key)
         ovs = self.index.ovs.get(key)
-        if ovs is None or ovs[2].get("type") != "internal":
+        if ovs is None or (not attached and ovs[2].get("type") != "internal"):
             return None
         bridge = self._ovs_bridge_of(key)
         tag = self.model.vlan.get(key)

@@ -14,14 +14,18 @@ tagged with VLAN V, the first missing is host B's uplink, and the facts show bot
 explains the loss: the switch between them does not carry V. Tier ``fabric`` ranks it before
 ``traffic_stops_at``, which skips a round this rule explains (``explains``, shared by both).
 
-VLAN devices are read from the OVS facts (an internal port with tag V on the uplink's bridge): the
-collected link facts do not carry the id and lower device of a kernel 802.1Q sub-interface.
+VLAN devices are read from the OVS facts (a port with tag V on the uplink's bridge that is the host's own end:
+an internal port, in the root namespace or moved into one like Neutron's tap<id> in qdhcp- and qr-<id> in
+qrouter-; a veth end like the hybrid plug's qvo<id>, whose peer qvb<id> is on the Linux bridge qbr<id> with the
+instance's tap; a port bound to a Neutron/OVN port, external_ids iface-id): the collected link facts do not
+carry the id and lower device of a kernel 802.1Q sub-interface.
 """
 
 from __future__ import annotations
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import comment, ovs_vsctl
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import namespace_label
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
 
 __all__ = ["RULE", "evaluate", "explains", "vlan_devices"]
@@ -41,13 +45,46 @@ def _carries(port, vlan):
     return not trunks or vlan in trunks
 
 
+def _root_links(state):
+    """{name: link facts} of the host's root namespace (empty without namespace facts)."""
+    for namespace in state.namespaces or ():
+        if isinstance(namespace, dict) and namespace.get("state", "ok") == "ok" and namespace_label(namespace) == "":
+            return dict((link.get("name"), link) for link in namespace.get("links") or ()
+                        if isinstance(link, dict) and isinstance(link.get("name"), str))
+    return {}
+
+
+def _host_end(port, links):
+    """What makes OVS port ``port`` a device of the host itself, not a wire: 'internal port', 'veth end',
+    'tap' or 'bound port' (external_ids iface-id); None for a NIC, a tunnel, a patch."""
+    interfaces = [item for item in port.get("interfaces") or () if isinstance(item, dict)]
+    kinds = [item.get("type") for item in interfaces]
+    if "internal" in kinds:
+        return "internal port"
+    if any(kind not in ("system", "", None) for kind in kinds):
+        return None   # tunnel, patch, dpdk: frames leave the host
+    names = [item.get("name") for item in interfaces] + [port.get("name")]
+    link_kinds = [(links.get(name) or {}).get("kind") for name in names]
+    if "veth" in link_kinds:
+        return "veth end"   # the hybrid plug's qvo<id> (its peer qvb<id> on qbr<id>), a container's host end
+    if "tun" in link_kinds or "tap" in link_kinds:
+        return "tap"
+    if any(isinstance((item.get("external_ids") or {}).get("iface-id"), str) for item in interfaces) \
+            or isinstance((port.get("external_ids") or {}).get("iface-id"), str):
+        return "bound port"   # Nova/Neutron or OVN bound it to a logical port: an instance's end, not a wire
+    return None
+
+
 def vlan_devices(model, host, uplink, vlan):
-    """[(bridge, port name)] of the VLAN devices with id ``vlan`` that host ``host`` sends over ``uplink``
-    (its root namespace's device): OVS internal ports tagged ``vlan`` on the bridge whose trunk port is
-    the uplink. Empty when the uplink does not carry ``vlan`` or no device of that VLAN sits behind it."""
+    """[(bridge, port name, what)] of the VLAN devices with id ``vlan`` that host ``host`` sends over ``uplink``
+    (its root namespace's device): OVS ports tagged ``vlan`` that are the host's own end (``_host_end``: an
+    internal port, moved into a namespace or not; a veth end such as the hybrid plug's qvo<id>; a tap; a port
+    bound to a logical port) on the bridge whose trunk port is the uplink. Empty when the uplink does not
+    carry ``vlan`` or no device of that VLAN sits behind it."""
     state = model.hosts.get(host)
     if state is None or not state.reachable:
         return []
+    links = _root_links(state)
     found = []
     for bridge in (state.ovs or {}).get("bridges") or ():
         if not isinstance(bridge, dict):
@@ -58,9 +95,9 @@ def vlan_devices(model, host, uplink, vlan):
         if not uplinks or not _carries(uplinks[0], vlan):
             continue
         for port in ports:
-            kinds = [item.get("type") for item in port.get("interfaces") or () if isinstance(item, dict)]
-            if port is not uplinks[0] and _int(port.get("tag")) == vlan and "internal" in kinds:
-                found.append((bridge.get("name"), port.get("name")))
+            what = _host_end(port, links) if port is not uplinks[0] and _int(port.get("tag")) == vlan else None
+            if what is not None:
+                found.append((bridge.get("name"), port.get("name"), what))
     return found
 
 
@@ -108,9 +145,10 @@ def _one(model, item, found):
         item.get("sent", 0), item.get("protocol"), item.get("destination"), item.get("answered", 0), item.get("outcome")),
         item.get("namespace"))]
     for host, devices, uplink in ((a["host"], found["devices_a"], a["device"]), (b["host"], found["devices_b"], b["device"])):
-        for bridge, port in devices:
-            items.append(evidence(host, "VLAN %d device %s on bridge %s, sent and received over the uplink %s, which "
-                                  "carries VLAN %d" % (vlan, port, bridge, uplink, vlan), None, port))
+        for bridge, port, what in devices:
+            kind = "" if what == "internal port" else " (%s)" % what
+            items.append(evidence(host, "VLAN %d device %s%s on bridge %s, sent and received over the uplink %s, which "
+                                  "carries VLAN %d" % (vlan, port, kind, bridge, uplink, vlan), None, port))
     seen = "its address resolution" if a.get("resolution_only") else "%s request(s)" % a.get("requests", "?")
     items.append(evidence(a["host"], "capture: the probe (%s) leaves here tagged VLAN %d" % (seen, vlan), None, a["device"]))
     items.append(evidence(b["host"], "capture: no frame of the probe arrives here", None, b["device"]))

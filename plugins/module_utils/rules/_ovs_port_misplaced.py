@@ -23,18 +23,24 @@ growing drop/error counters (when the facts have two readings), and, on an OVN c
 controller is up, every interface of the integration bridge whose ``iface-id`` has no binding on this chassis:
 no logical port of that name, bound to another chassis, claimed by none, or (the Southbound database not read)
 no ``ovn-installed``.
+
+OpenStack ML2/OVS: a port tagged 4095, Neutron's dead VLAN, is one the OVS agent could not bind (br-int drops its
+frames). With Neutron's records (``cloudnet_neutron``, model/_records.py): an interface whose ``iface-id`` names a
+port bound to another host (``binding:host_id``), or whose ``attached-mac`` is not the port's ``mac_address``.
 """
 
 from __future__ import annotations
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command, comment, ovs_vsctl
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._records import same_host
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._ovn import chassis, controller_up
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
 
 __all__ = ["RULE", "evaluate", "port_index"]
 
 FAMILY = "ovs_ports"
+DEAD_VLAN = 4095   # Neutron's OVS agent parks a port it cannot bind in this VLAN (br-int drops it)
 _GROWING = ("rx_dropped", "tx_dropped", "rx_errors", "tx_errors")
 
 
@@ -124,6 +130,89 @@ def _unbound(host, ovn, port, row, sb_reason):
             [command(None, "ovn-nbctl", "list", "Logical_Switch_Port", iface_id),
              command(None, "ovn-appctl", "-t", "ovn-controller", "recompute")])
     return None
+
+
+def _openstack_operand(value):
+    # openstack's argparse reads a value that begins with '-' as an option unless '--' ends them.
+    return ["--", value] if str(value).startswith("-") else [value]
+
+
+def _on(line, host):
+    return "%s  %s" % (line, comment("on %s" % host))
+
+
+def _iface_ids(port):
+    """[(interface, iface-id, attached-mac)] of one port."""
+    found = []
+    for interface in port.get("interfaces") or ():
+        ids = interface.get("external_ids") or {}
+        if isinstance(ids.get("iface-id"), str) and ids["iface-id"]:
+            found.append((interface.get("name"), ids["iface-id"], ids.get("attached-mac")))
+    return found
+
+
+def _dead_vlan(host, bridge, port, records):
+    """A port in Neutron's dead VLAN: the agent could not bind it."""
+    name = port["name"]
+    ids = _iface_ids(port)
+    items = [evidence(host, "%s port %s tag=%s%s" % (bridge.get("name"), name, port.get("tag"), "".join(
+        " external_ids:iface-id=%s attached-mac=%s" % (iface_id, mac) for _i, iface_id, mac in ids)), None, name)]
+    why = "the agent could not bind it: no binding for this host (binding:host_id), its network's physical network " \
+          "not in this host's bridge_mappings, or the agent does not see the port"
+    for _interface, iface_id, _mac in ids:
+        record = records.port(iface_id) if records is not None else None
+        if record is not None:
+            items.append(evidence(None, "Neutron's record of port %s: binding:host_id=%s binding:vif_type=%s device_owner=%s"
+                                  % (iface_id, record["host_id"] or "(none)", record["vif_type"], record["device_owner"])))
+            if not record["host_id"]:
+                why = "Neutron's record has no binding:host_id for it: Nova never bound the port to this host"
+            elif record["vif_type"] == "binding_failed":
+                why = "Neutron's record says binding_failed: no mechanism driver could bind its segment on %s" % record["host_id"]
+    remedy = [command(None, "openstack", "port", "show", "-c", "binding:host_id", "-c", "binding:vif_type", "-c", "status",
+                      *_openstack_operand(iface_id)) for _i, iface_id, _m in ids]
+    remedy += [command(None, "openstack", "network", "agent", "list", "--agent-type", "open-vswitch", "--host",
+                       *_openstack_operand(host)),
+               _on(command(None, "journalctl", "-u", "neutron-openvswitch-agent", "--since", "-1h"), host)]
+    return _misplaced(
+        "Port %s on %s (bridge %s) carries Neutron's dead VLAN 4095: the port is not bound; %s. br-int drops "
+        "every frame of it." % (name, host, bridge.get("name"), why), items, remedy)
+
+
+def _recorded_ports(state, index, records):
+    """Interfaces whose iface-id Neutron's records bind to another host, or whose attached-mac differs."""
+    found = []
+    names = (state.name, (state.ovs or {}).get("host"))
+    for name in sorted(set(port["name"] for _bridge, port in index.values())):
+        bridge, port = index[name]
+        for interface, iface_id, mac in _iface_ids(port):
+            record = records.port(iface_id)
+            if record is None:
+                continue
+            fact = evidence(state.name, "%s interface %s external_ids:iface-id=%s attached-mac=%s"
+                            % (bridge.get("name"), interface, iface_id, mac), None, interface)
+            if record["host_id"] and not same_host(record["host_id"], names):
+                found.append(_misplaced(
+                    "Neutron binds port %s to host %s, but its interface %s is on br-int of %s: the agent of %s wires "
+                    "it, the one here does not, and its traffic goes to the wrong host." % (
+                        iface_id, record["host_id"], interface, state.name, record["host_id"]),
+                    [fact, evidence(None, "Neutron's record of port %s: binding:host_id=%s" % (iface_id, record["host_id"]))],
+                    [command(None, "openstack", "port", "show", "-c", "binding:host_id", "-c", "device_id",
+                             *_openstack_operand(iface_id)),
+                     comment("if the instance runs on %s, migrate or rebind it there; else remove the stale interface:"
+                             % state.name),
+                     _on(ovs_vsctl("del-port", bridge.get("name"), port["name"]), state.name)],
+                    confidence="likely"))
+            if record["mac_address"] and isinstance(mac, str) and mac.lower() != record["mac_address"]:
+                found.append(_misplaced(
+                    "Interface %s on %s carries MAC %s on the wire (attached-mac), but Neutron's port %s has %s: port "
+                    "security and the flows expect the port's MAC, so the instance's frames are dropped." % (
+                        interface, state.name, mac, iface_id, record["mac_address"]),
+                    [fact, evidence(None, "Neutron's record of port %s: mac_address=%s" % (iface_id, record["mac_address"]))],
+                    [command(None, "openstack", "port", "show", "-c", "mac_address", "-c", "device_id",
+                             *_openstack_operand(iface_id)),
+                     comment("the instance must use the port's MAC: re-plug the interface (nova interface-detach/attach) "
+                             "or correct the guest's NIC")]))
+    return found
 
 
 def _ovn_ports(state):
@@ -231,6 +320,13 @@ def evaluate(model):
                         [command("", "ovs-ofctl", "dump-ports", bridge.get("name"), port["name"]),
                          "ovs-appctl dpif/show  # compare with the datapath's counters"],
                         severity="warning", confidence="likely"))
+        records = getattr(model, "records", None)
+        for name in sorted(set(port["name"] for _bridge, port in index.values())):
+            bridge, port = index[name]
+            if port.get("tag") == DEAD_VLAN and "tag" not in expected.get(name, {}):
+                findings.append(_dead_vlan(host, bridge, port, records))
+        if records is not None:
+            findings.extend(_recorded_ports(state, index, records))
         findings.extend(_ovn_ports(state))
     return findings, notes
 

@@ -19,6 +19,10 @@ import importlib
 __all__ = ["MISSING", "RULE_MODULES", "registered_rules"]
 
 RULE_MODULES = (
+    "_instance_addressing",
+    "_instance_firewall",
+    "_instance_link_down",
+    "_cloud_init_failed",
     "_arp_mac_mismatch",
     "_duplicate_ip",
     "_stale_neighbour",
@@ -28,7 +32,15 @@ RULE_MODULES = (
     "_ovn_controller_down",
     "_bond_degraded",
     "_tc_redirect_broken",
+    "_security_group_drop",
     "_fabric_vlan_blocked",
+    "_traffic_label_missing",
+    "_required_port_blocked",
+    "_dhcp_server_down",
+    "_router_missing",
+    "_vlan_inconsistent",
+    "_vr_service_down",
+    "_cpvm_certificate_mismatch",
     "_traffic_stops_at",
 )
 

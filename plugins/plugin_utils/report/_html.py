@@ -75,6 +75,8 @@ def _finding(item):
 def _hosts(fleet, diagnosis):
     """One row per host of the fleet or the diagnosis; an entry of the wrong shape is shown, not fatal."""
     entries = {str(host): entry for host, entry in fleet.items()}
+    # Platform, role and why: the diagnosis' hosts (model._platform), else what the fleet entry says.
+    placed = {str(item.get("name")): item for item in diagnosis.get("hosts") or () if isinstance(item, dict)}
     unreachable = {str(host) for host in diagnosis.get("hosts_unreachable") or []}
     rows = []
     for host in sorted(set(entries) | {str(host) for host in diagnosis.get("hosts_seen", [])} | unreachable):
@@ -86,8 +88,12 @@ def _hosts(fleet, diagnosis):
             entry = entry or {}
             errors = entry.get("errors") if isinstance(entry.get("errors"), list) else [entry.get("errors")]
         netns = next((entry[key] for key in ("host", "netns") if isinstance(entry.get(key), dict)), {})
+        place = placed.get(host) or entry
+        evidence = place.get("evidence", place.get("platform_evidence"))
         rows.append({
-            "name": printable(host), "platform": printable(entry.get("platform") or ""),
+            "name": printable(host), "platform": printable(place.get("platform") or entry.get("platform") or ""),
+            "role": printable(place.get("role") or ""),
+            "why": [printable(item) for item in evidence] if isinstance(evidence, list) else [],
             "reachable": bool(entry.get("reachable", True)) and host not in unreachable,
             "namespaces": len(_items(netns.get("namespaces"))),
             "facts": [key for key in FACT_KEYS if isinstance(entry.get(key), dict)],

@@ -26,6 +26,7 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._plan import traffic_of
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._collected import build_fleet
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._platform import placements
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._registry import registered_rules
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._html import html_report
@@ -91,11 +92,12 @@ def _unrendered(kind, why):
 
 
 def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz="auto", junit_fail_on="warning",
-               fail_on="never", outside=None, plan=None, probe_results=None, fleet=None, amend=None):
+               fail_on="never", outside=None, plan=None, probe_results=None, fleet=None, amend=None, records=None):
     """Build the fleet, diagnose it (refused facts set aside), write the report files.
 
     ``fleet``: a fleet dict built already (an offline diagnosis, plugin_utils/report/_offline.py) instead of
     hosts_all/collected; ``amend(diagnosis)``: what such a caller adds to the diagnosis before it is written.
+    ``records``: Neutron's records (``cloudnet_neutron``, model/_records.py) the rules reconcile with, or None.
     Returns {fleet, diagnosis, report_dir, files, lines, gate, stats}; ``files`` lists what was
     written and ``errors`` what could not be rendered (the file then says so)."""
     if fleet is None:
@@ -108,7 +110,10 @@ def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz
                        if isinstance(items, list))
         traffic = traffic_of(plan, results)
     times = {}
-    diagnosis = diagnose(fleet, strict=False, model=model, traffic=traffic, outside=outside, plan=plan, rules=_timed_rules(times))
+    diagnosis = diagnose(fleet, strict=False, model=model, traffic=traffic, outside=outside, plan=plan, rules=_timed_rules(times),
+                         records=records)
+    # Each host's platform and role, and why (model._platform): which rules applied to it follows from them.
+    diagnosis.setdefault("hosts", placements(model))
     if amend is not None:
         diagnosis = amend(diagnosis)
     junit_extra = {"times": times, "hosts_of": _hosts_of(model)}

@@ -64,6 +64,9 @@ def terminal_lines(diagnosis, max_findings=25, report_dir=None, files=()):
     if diagnosis.get("verdict_reason"):
         lines.append("why: %s" % printable(diagnosis["verdict_reason"]))
     lines.append("hosts seen: %s" % (_sample(diagnosis.get("hosts_seen", []), 10) or "none"))
+    placed = _placed(diagnosis.get("hosts"))
+    if placed:
+        lines.append("platforms: %s" % placed)
     if diagnosis.get("hosts_unreachable"):
         lines.append("hosts unreachable: %s" % _sample(diagnosis["hosts_unreachable"], 10))
     if diagnosis.get("hosts_outside_limit"):
@@ -116,6 +119,21 @@ def _grouped(not_checked):
     for group in groups.values():
         group["count"] = len(group["hosts"])
     return [groups[key] for key in order]
+
+
+def _placed(hosts):
+    """``openstack network_node: netnode; openstack compute: hv1, hv2``: the hosts by platform and role, in the
+    order first seen; a host without a role under its platform alone. An item of the wrong shape is skipped."""
+    groups, order = {}, []
+    for host in hosts if isinstance(hosts, list) else ():
+        if not isinstance(host, dict) or host.get("name") is None:
+            continue
+        key = " ".join(str(part) for part in (host.get("platform") or "generic", host.get("role")) if part)
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(host["name"])
+    return "; ".join("%s: %s" % (printable(key), _sample(groups[key])) for key in order)
 
 
 def _sample(names, size=5):

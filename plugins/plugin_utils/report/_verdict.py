@@ -37,7 +37,7 @@ VERDICTS = tuple(reversed(VERDICT_ORDER))
 FAIL_ON = ("critical", "unexplained", "warning", "not_verified", "never")
 JUNIT_FAIL_ON = ("critical", "warning", "info", "never")
 # Lists a diagnosis may leave out or set to null: renderers read them as ``diagnosis.get(key) or []``.
-OPTIONAL_LISTS = ("hosts_unreachable", "peers_outside_limit", "hosts_outside_limit", "checks", "not_checked_summary")
+OPTIONAL_LISTS = ("hosts_unreachable", "peers_outside_limit", "hosts_outside_limit", "checks", "not_checked_summary", "hosts")
 
 
 class ReportError(ValueError):

@@ -48,7 +48,7 @@ def test_html_keeps_the_ids_and_sections_of_the_page(seed):
     assert '<details class="finding top" open>' in page and page.count('<details class="finding">') == 1
     assert 'data-layout="builtin: Graphviz not wanted (graphviz=never)"' in page and "<p class=\"muted\">layout:" not in page
     assert "<pre>ip netns exec podns ip link set dev vxlan0 down\nip netns exec podns ip link set dev vxlan0 address" in page
-    assert "<td>worker</td><td>kubernetes</td><td>yes</td><td>2</td><td>netns, ovs</td>" in page
+    assert "<td>worker</td><td>kubernetes</td><td></td><td></td><td>yes</td><td>2</td><td>netns, ovs</td>" in page
 
 
 def test_the_template_ships_beside_the_code():
@@ -74,7 +74,7 @@ def test_a_fleet_entry_of_the_wrong_shape_is_shown_in_the_hosts_table(seed):
     seed["fleet"]["worker"]["netns"]["namespaces"] = "podns"
     page = html_report(seed["diagnosis"], seed["fleet"], graphviz="never")
     assert "fleet entry: expected a dict, got &#39;unreachable&#39;" in page
-    assert "<td>worker</td><td>kubernetes</td><td>yes</td><td>0</td><td>netns, ovs</td><td>not a list</td>" in page
+    assert "<td>worker</td><td>kubernetes</td><td></td><td></td><td>yes</td><td>0</td><td>netns, ovs</td><td>not a list</td>" in page
 
 
 def test_a_topology_failure_degrades_to_a_page_that_says_why(seed, monkeypatch):
@@ -90,7 +90,7 @@ def test_a_topology_failure_degrades_to_a_page_that_says_why(seed, monkeypatch):
 def test_a_fleet_that_is_no_dict_degrades_too(seed):
     page = html_report(seed["diagnosis"], ["worker"], graphviz="never")
     assert "The topology picture could not be drawn: fleet: expected a dict keyed by host, got [&#39;worker&#39;]" in page
-    assert "<td>worker</td><td></td><td>yes</td><td>0</td><td>none</td>" in page
+    assert "<td>worker</td><td></td><td></td><td></td><td>yes</td><td>0</td><td>none</td>" in page
 
 
 @pytest.mark.parametrize("graphviz", ["never", "auto"])

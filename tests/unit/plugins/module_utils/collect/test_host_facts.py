@@ -292,6 +292,29 @@ def test_secrets_are_redacted_and_mappings_kept(tmp_path):
     assert "s3cret" not in row["content"] and "hunter2" not in row["content"] and row["redacted"] == 2
     assert "bridge_mappings = physnet1:br-ex" in row["content"] and "connection = <redacted>" in row["content"]
     assert redact("keystore.passphrase=abc\nhost=1\n") == ("keystore.passphrase=<redacted>\nhost=1\n", 1)
+    # A system VM's conf directory: the certificate stays (the controller checks it), its private key never leaves.
+    pem = ("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+           "-----BEGIN RSA PRIVATE KEY-----\nMIIEsecret\n-----END RSA PRIVATE KEY-----\n"
+           "-----BEGIN PRIVATE KEY-----\nMIIEcut")
+    text, count = redact(pem)
+    assert count == 2 and "MIIEsecret" not in text and "MIIEcut" not in text and "BEGIN CERTIFICATE-----\nMIIB" in text
+    # keepalived.conf (a redundant router's VRRP) separates with a space.
+    assert redact("    auth_type PASS\n    auth_pass s3cret\n") == ("    auth_type PASS\n    auth_pass <redacted>\n", 1)
+    private = "private.network.device=cloudbr1\nprivate_key_file=/root/k\n"
+    assert redact(private) == ("private.network.device=cloudbr1\nprivate_key_file=<redacted>\n", 1)
+
+
+def test_ifupdown_wireless_secrets_and_sim_pins_are_redacted():
+    # ifupdown separates key and value with a space; NetworkManager's [gsm] pin= is the SIM PIN.
+    interfaces = ("iface wlan0 inet dhcp\n    wpa-ssid LabNet\n    wpa-psk hunter3\n    wpa-passphrase hunter4\n"
+                  "    wireless-key s3\n    wireless-key1 s:abc\n    wpa-key-mgmt WPA-PSK\n")
+    text, count = redact(interfaces)
+    assert count == 4 and not any(word in text for word in ("hunter3", "hunter4", " s3", "s:abc"))
+    assert "wpa-ssid LabNet" in text and "wpa-key-mgmt WPA-PSK" in text and "wpa-psk <redacted>" in text
+    text, count = redact("[gsm]\napn=internet\npin=1234\nsim-pin = 9876\n")
+    assert count == 2 and "1234" not in text and "9876" not in text and "apn=internet" in text
+    kept = "bridge_mappings = physnet1:br-ex\nmapping=1\nspin=3\npinned=yes\ninterface_mappings = p:eth1\n"
+    assert redact(kept) == (kept, 0)
 
 
 @pytest.mark.parametrize("pattern", ["/etc/passwd", "/etc/neutron/../shadow", "relative/x", "/var/lib/neutron/**",

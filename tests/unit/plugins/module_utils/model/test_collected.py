@@ -124,3 +124,14 @@ def test_refused_facts_raise_in_strict_mode(seed):
     seed["fleet"]["worker"]["arp"] = {"schema": "cloudnet.triage.arp/0"}
     with pytest.raises(_engine.FactsError, match="host worker: arp.schema"):
         _engine.diagnose(seed["fleet"])
+
+
+def test_the_inventorys_cloudstack_settings_reach_the_fleet_checked(seed):
+    collected = dict(_collected(seed, "worker"), cloudstack={"consoleproxy_url_domain": "console.example.org"})
+    fleet = _report.build_fleet(["worker"], [collected])
+    assert fleet["worker"]["cloudstack"] == {"consoleproxy_url_domain": "console.example.org"}
+    assert "cloudstack" not in _report.build_fleet(["worker"], [dict(_collected(seed, "worker"), cloudstack={})])["worker"]
+    for bad in ("console.example.org", {"consoleproxy_url_domain": "$(id).example.org"},
+                {"consoleproxy_url_domain": "-x.example.org"}, {"consoleproxy_url_domain": 3}):
+        with pytest.raises(_report.CollectError, match="host worker: field cloudnet_cloudstack"):
+            _report.build_fleet(["worker"], [dict(_collected(seed, "worker"), cloudstack=bad)])

@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 import copy
+import shlex
 
 import pytest
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import diagnose
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules import _fabric_vlan_blocked, _traffic_stops_at
 
 RULES = [_fabric_vlan_blocked.RULE, _traffic_stops_at.RULE]
@@ -113,3 +115,94 @@ def test_traffic_stops_at_skips_what_the_shared_condition_explains():
     alone = [_traffic_stops_at.RULE]
     assert codes(diagnose(fleet(), rules=alone, traffic=failed_round())) == []
     assert codes(diagnose(fleet(), rules=alone, traffic=failed_round(vlans=()))) == ["traffic_stops_at"]
+
+
+# -- Neutron's ports (issue 12): moved internal ports on the network node, the hybrid plug on the compute host --
+
+def root_links(*links):
+    """A root namespace whose links say what each device is (the rule tells a veth end from a NIC by them)."""
+    return [{"id": 1, "name": None, "root": True, "holder_pids": [], "state": "ok", "addresses": [], "routes": [],
+             "neighbours": [], "links": [{"ifindex": number, "name": name, "kind": kind, "mac": "02:00:00:00:00:%02x" % number,
+                                          "mtu": 1500, "operstate": "up", "flags": ["up", "lower_up"], "master": None,
+                                          "link_netnsid": None, "peer": None, "vxlan": None}
+                                         for number, (name, kind) in enumerate(links, 2)]}]
+
+
+def network_node():
+    return {"reachable": True, "groups": ["network_nodes"], "tier": "network_node",
+            "ovs": ovs("hv1", [port("eth1", trunks=[100]), port("tapd1a2b3c4-e5", tag=100, kind="internal"),
+                               port("qr-0a1b2c3d-4e", tag=100, kind="internal")], bridge="br-int")}
+
+
+def compute_node(qvo_kind="veth", iface_id=None, tag=100):
+    qvo = port("qvo5c6d7e8f-9a", tag=tag)
+    if iface_id is not None:
+        qvo["interfaces"][0]["external_ids"] = {"iface-id": iface_id}
+    entry = {"reachable": True, "groups": ["hypervisors"], "tier": "hypervisor",
+             "ovs": ovs("hv2", [port("eth1", trunks=[100]), qvo], bridge="br-int")}
+    if qvo_kind is not None:
+        entry["netns"] = {"schema": "cloudnet.triage.netns/1", "host": "hv2", "errors": [],
+                          "namespaces": root_links(("eth1", "veth"), ("qbr5c6d7e8f-9a", "bridge"),
+                                                   ("qvb5c6d7e8f-9a", "veth"), ("qvo5c6d7e8f-9a", qvo_kind))}
+    return entry
+
+
+def diagnose_model(**hosts):
+    return build_model(fleet(**hosts))
+
+
+def test_a_hybrid_plugged_compute_host_and_a_network_node_are_alike_for_the_vlan():
+    # netnode's VLAN 100 devices are internal ports (moved into qdhcp-/qrouter- by Neutron), compute's the qvo veth end.
+    result = diagnose(fleet(hv1=network_node(), hv2=compute_node()), rules=RULES, traffic=failed_round())
+    assert codes(result) == ["fabric_vlan_blocked"]
+    facts = [(item["host"], item["device"], item["fact"]) for item in result["findings"][0]["evidence"]]
+    assert ("hv1", "tapd1a2b3c4-e5", "VLAN 100 device tapd1a2b3c4-e5 on bridge br-int, sent and received over the "
+            "uplink eth1, which carries VLAN 100") in facts
+    assert ("hv2", "qvo5c6d7e8f-9a", "VLAN 100 device qvo5c6d7e8f-9a (veth end) on bridge br-int, sent and received "
+            "over the uplink eth1, which carries VLAN 100") in facts
+
+
+def test_a_port_bound_to_a_neutron_port_counts_without_link_facts():
+    hv2 = compute_node(qvo_kind=None, iface_id="5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f")
+    assert _fabric_vlan_blocked.vlan_devices(
+        diagnose_model(hv1=network_node(), hv2=hv2), "hv2", "eth1", 100) == [("br-int", "qvo5c6d7e8f-9a", "bound port")]
+
+
+@pytest.mark.parametrize("hv2, why", [
+    # an access port of VLAN 100 that is a NIC (no veth, no tap, no binding): a wire, not the host's own device
+    (compute_node(qvo_kind=None), "a NIC"),
+    # the hybrid plug's qvo is in another VLAN
+    (compute_node(tag=200), "another VLAN"),
+])
+def test_ports_that_are_no_vlan_device_of_the_host_do_not_count(hv2, why):
+    result = diagnose(fleet(hv1=network_node(), hv2=hv2), rules=RULES, traffic=failed_round())
+    assert codes(result) == ["traffic_stops_at"], why
+
+
+def test_malformed_ovs_ports_and_links_are_skipped_not_fatal():
+    # The facts validation refuses such shapes before any rule; the rule still does not trip on them.
+    model = diagnose_model(hv1=network_node(), hv2=compute_node())
+    bridge = model.hosts["hv2"].ovs["bridges"][0]
+    bridge["ports"].append("not a port")
+    bridge["ports"][1]["interfaces"].append(None)
+    model.hosts["hv2"].namespaces[0]["links"].extend([None, {"name": 7}])
+    assert _fabric_vlan_blocked.vlan_devices(model, "hv2", "eth1", 100) == [("br-int", "qvo5c6d7e8f-9a", "veth end")]
+    assert _fabric_vlan_blocked.vlan_devices(model, "nobody", "eth1", 100) == []
+
+
+@pytest.mark.parametrize("name", ["eth1'; rm -rf /", "$(reboot)", "-eth1", "eth\x1b[2J", "eth1\nreboot"])
+def test_hostile_uplink_names_reach_the_remedy_as_one_quoted_argument(name):
+    hosts = {"hv1": network_node(), "hv2": compute_node()}
+    for entry in hosts.values():
+        entry["ovs"]["bridges"][0]["ports"][0]["name"] = name
+        entry["ovs"]["bridges"][0]["ports"][0]["interfaces"][0]["name"] = name
+    traffic = failed_round()
+    traffic["paths"][0]["stops_at"]["last_seen"]["device"] = name
+    traffic["paths"][0]["stops_at"]["first_missing"]["device"] = name
+    top = diagnose(fleet(**hosts), rules=RULES, traffic=traffic)["findings"][0]
+    assert top["code"] == "fabric_vlan_blocked"
+    for line in top["remedy"]:
+        if line.startswith("#"):
+            assert "\n" not in line   # a pasted comment cannot start a command
+        else:
+            assert shlex.split(line) == ["ovs-vsctl", "--", "get", "Port", name, "trunks"]
