@@ -416,7 +416,7 @@ def _networks(guests):
 
 def _in(address, networks):
     try:
-        address = ipaddress.ip_address(str(address).split("/")[0])
+        address = ipaddress.ip_address(str(address).split("/", maxsplit=1)[0])
     except ValueError:
         return False
     return any(address.version == network.version and address in network for network in networks)
@@ -457,7 +457,7 @@ def _backup_reason(model, state, guests):
     """Why the router is the BACKUP of a redundant pair (keepalived runs, the guest gateway is elsewhere), None
     when it is no redundant router or holds the gateway (then it is judged), or "?" when it cannot be told."""
     keepalived = [row for row in state.processes or () if isinstance(row, dict)
-                  and (row.get("comm") == "keepalived" or "keepalived" in _program(row).split(" ")[0])]
+                  and (row.get("comm") == "keepalived" or "keepalived" in _program(row).split(" ", maxsplit=1)[0])]
     if not keepalived:
         return None
     held = set(address for address, _prefix, _dev in _global_v4(state.root_namespace()))

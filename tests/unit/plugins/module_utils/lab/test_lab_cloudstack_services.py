@@ -87,7 +87,7 @@ def test_the_password_server_reads_only_the_file_the_scenario_wrote(tmp_path):
     assert _services._argv(svc, "p", ["//var/cache/cloud/passwords-198.18.4.1"])[3:] == [
         "198.18.4.1", "8080", "/var/cache/cloud/passwords-198.18.4.1"]
     # The script itself: O_NOFOLLOW (a link is not read), no argument no read, a plain file read.
-    script = _services._PASSWORD_SERVER.split("\nclass Handler")[0] + "\nprint(sorted(passwords.items()))\n"
+    script = _services._PASSWORD_SERVER.split("\nclass Handler", maxsplit=1)[0] + "\nprint(sorted(passwords.items()))\n"
     real = tmp_path / "passwords"
     real.write_text("198.18.4.50=Lab-reset-0815\n")
     (tmp_path / "link").symlink_to(real)

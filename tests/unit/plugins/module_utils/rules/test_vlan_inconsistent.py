@@ -339,19 +339,3 @@ def test_no_records_is_the_hosts_alone():
     assert neutron_records(None) is None and neutron_records({}) is None
     found, notes = evaluate({"hv1": host("hv1", [neutron_port("tapa1", 1)])}, families=("vlans",))
     assert found == [] and [item for item in notes if item["check"] == "vlans"] == []
-
-
-def test_records_reach_the_rules_through_the_report_and_the_action_declares_them(tmp_path):
-    from ansible_collections.cloudnet.triage.plugins.action.diagnosis_report import ActionModule
-    from ansible_collections.cloudnet.triage.plugins.plugin_utils.report import _run
-
-    assert ActionModule.SPEC["neutron"]["type"] == "dict"
-    entry = host("hv1", [neutron_port("tapa1", 1, segment="200")])
-    fleet = {"hv1": entry}
-    report = _run.run_report(None, None, None, str(tmp_path / "r"), ["json"], graphviz="never", fleet=fleet,
-                             records=records())
-    assert any(item["code"] == "vlan_inconsistent" and "Neutron's records give it segmentation id 100" in item["summary"]
-               for item in report["diagnosis"]["findings"])
-    with pytest.raises(RecordsError, match=r"cloudnet_neutron\.networks: expected a list"):
-        _run.run_report(None, None, None, str(tmp_path / "s"), ["json"], graphviz="never", fleet=fleet,
-                        records={"networks": "all of them"})

@@ -288,8 +288,8 @@ def _redundant(own, holds_vip, services=True, conf=True, peer_args=None):
     entry = router(sockets=sockets, files=files, processes=processes,
                    patterns=DEFAULT_PATTERNS + [vr.KEEPALIVED_CONF], name="r-5-VM")
     ns = entry["host"]["namespaces"][0]
-    ns["addresses"] = [row for row in ns["addresses"] if row["address"] != VR_IP] + [vr_addr for vr_addr in (
-        [addr("eth0", own)] + ([addr("eth0", VR_IP)] if holds_vip else []))]
+    ns["addresses"] = ([row for row in ns["addresses"] if row["address"] != VR_IP] + [addr("eth0", own)]
+                       + ([addr("eth0", VR_IP)] if holds_vip else []))
     return entry
 
 

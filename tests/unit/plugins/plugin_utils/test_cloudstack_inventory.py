@@ -20,10 +20,10 @@ import yaml
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._cloudstack import LINK_LOCAL, ROLE_GROUPS
 
-TIERS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "roles", "collect", "vars", "main.yml")
+TIERS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "collect", "vars", "main.yml")
 with open(TIERS, encoding="utf-8") as _handle:
     TIER_GROUPS = yaml.safe_load(_handle)["collect_tier_groups"]
-EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "docs", "examples", "cloudstack-inventory.yml")
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "docs", "examples", "cloudstack-inventory.yml")
 
 
 def ansible_inventory():
