@@ -31,3 +31,6 @@ def test_bridge_nf_missing_or_garbled_is_none(monkeypatch, tmp_path):
     assert _reader._sysctl_value(str(tmp_path / "absent")) is None
     monkeypatch.setattr(_reader, "_sysctl_value", lambda path: 1 if path.endswith("iptables") else None)
     assert _reader._bridge_nf({}) == {"bridge_nf_call_iptables": 1, "bridge_nf_call_arptables": None}
+    # A namespace without a Linux bridge (a pod's): nothing is bridged there, so nothing is read.
+    assert _reader._bridge_nf({"ip_forward": 0}, bridged=False) == {"ip_forward": 0}
+    assert "bridge_nf_call_iptables" not in _reader._read_sysctls(bridged=False)
