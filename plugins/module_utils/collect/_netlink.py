@@ -84,6 +84,7 @@ _RTNH = struct.Struct("=HBBi")
 _NETCONFMSG = struct.Struct("=Bxxx")
 _MIRRED = struct.Struct("=IIiiiiI")
 _GEN = struct.Struct("=IIiii")
+_TIMEVAL = struct.Struct("@ll")
 
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK = 1, 3, 4, 5
 IFLA_MASTER, IFLA_OPERSTATE, IFLA_LINKINFO = 10, 16, 18
@@ -276,11 +277,55 @@ def _vxlan(buf, span):
     }
 
 
+_LINK_ATTRS = frozenset((IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_OPERSTATE, IFLA_LINKINFO,
+                         IFLA_LINK_NETNSID))
+# {payload length: (Struct of its attribute headers, their values, [(type, start, stop)] of the used ones)}.
+_LINK_LAYOUTS = {}
+_MAX_LAYOUTS = 256
+
+
+def _link_attrs(buf, off, end):
+    """{type: (start, stop)} of the attributes parse_link uses, as _attrs gives them (bounds-checked, last wins).
+
+    A link carries some forty attributes, and links of one kind come with the same layout (the same
+    attribute headers at the same offsets, only values differ): a layout seen before is recognised with
+    one unpack of its headers. Equal headers at those offsets and an equal length mean the walk below
+    would visit the same attributes, so the spans are the same.
+    """
+    size = end - off
+    layout = _LINK_LAYOUTS.get(size)
+    if layout is not None and layout[0].unpack_from(buf, off) == layout[1]:
+        return dict((atype, (off + start, off + stop)) for atype, start, stop in layout[2])
+    attrs = {}
+    wanted = _LINK_ATTRS
+    fmt = ["="]
+    headers = []
+    pos = off + _IFINFO.size
+    seen = off
+    unpack = _unpack_nla
+    while pos + 4 <= end:
+        alen, raw_type = unpack(buf, pos)
+        if alen < 4 or pos + alen > end:
+            raise NetlinkError("truncated attribute (type %d, length %d) at offset %d" % (raw_type, alen, pos))
+        fmt.append("%dxHH" % (pos - seen))
+        headers += (alen, raw_type)
+        seen = pos + 4
+        atype = raw_type & 0x3FFF
+        if atype in wanted:
+            attrs[atype] = (pos + 4, pos + alen)
+        pos += (alen + 3) & ~3
+    if len(_LINK_LAYOUTS) >= _MAX_LAYOUTS:
+        _LINK_LAYOUTS.clear()
+    _LINK_LAYOUTS[size] = (struct.Struct("".join(fmt)), tuple(headers),
+                           [(atype, start - off, stop - off) for atype, (start, stop) in attrs.items()])
+    return attrs
+
+
 def parse_link(buf, off, end):
     """RTM_NEWLINK payload -> raw link dict (names of master/peer are resolved by the caller)."""
     _need(end, off, _IFINFO.size, "ifinfomsg")
     _family, _type, index, flags, _change = _IFINFO.unpack_from(buf, off)
-    attrs = _attrs(buf, off + _IFINFO.size, end)
+    attrs = _link_attrs(buf, off, end)
     kind = None
     vxlan = None
     info = attrs.get(IFLA_LINKINFO)
@@ -587,18 +632,58 @@ PARSERS = {
 }
 
 
-def parse_messages(buf, length, seq, items, parser=None, select=None):
+def _copy_flags(item):
+    copied = dict(item)
+    copied["flags"] = list(item["flags"])
+    return copied
+
+
+def _copy_route(route):
+    copied = dict(route)
+    hops = route.get("nexthops")
+    if hops is not None:
+        copied["nexthops"] = [dict(hop) for hop in hops]
+    return copied
+
+
+# Parsers whose messages repeat byte for byte across namespaces (routes, addresses, netconf rows of pods
+# built alike), with how to copy a result: a parser's result depends only on its message's bytes, so a
+# message seen before is answered with a copy of what it gave then (callers add keys to what they get).
+_COPIES = {
+    parse_route: _copy_route,
+    parse_addr: _copy_flags,
+    parse_neigh: dict,
+    parse_fdb: _copy_flags,
+    parse_netconf: dict,
+    parse_qdisc: dict,
+}
+# Bounds each parser's memo (distinct messages kept); past it, new messages are parsed and not kept.
+_MEMO_MAX = 16384
+
+
+def parse_messages(buf, length, seq, items, parser=None, select=None, memo=None):
     """Parse buf[:length] (one recv) into items; return (done, interrupted).
 
     Messages of another sequence number are skipped. A kernel error reply raises NetlinkError
     with its errno; an ACK (error 0) ends the exchange. `parser` forces one parser; otherwise
-    PARSERS by message type. `select(item)` may drop items (client-side filter).
+    PARSERS by message type. `select(item)` may drop items (client-side filter). `memo` (a dict the
+    caller keeps for one read) lets a forced parser answer a message it parsed before with a copy.
     """
     off = 0
     done = False
     interrupted = False
     unpack = _unpack_hdr
     append = items.append
+    cache = copy = lookup = data = None
+    if memo is not None and parser is not None:
+        copy = _COPIES.get(parser)
+        if copy is not None:
+            cache = memo.get(parser)
+            if cache is None:
+                cache = memo[parser] = {}
+            lookup = cache.get
+            # One copy of the chunk; each message's key is then one slice of it.
+            data = bytes(memoryview(buf)[:length])
     while off + 16 <= length:
         mlen, mtype, mflags, mseq, _pid = unpack(buf, off)
         if mlen < 16 or off + mlen > length:
@@ -620,11 +705,23 @@ def parse_messages(buf, length, seq, items, parser=None, select=None):
                 if code:
                     raise NetlinkError(_strerror(-code), -code)
                 return True, interrupted
-            handler = parser or PARSERS.get(mtype)
-            if handler is not None:
-                item = handler(buf, off + 16, off + mlen)
-                if item is not None and (select is None or select(item)):
-                    append(item)
+            if cache is not None:
+                key = data[off + 16:off + mlen]
+                item = lookup(key, cache)
+                if item is cache:  # not seen yet (the memo itself marks a miss: None is a result too)
+                    item = parser(buf, off + 16, off + mlen)
+                    if len(cache) < _MEMO_MAX:
+                        cache[key] = item
+                if item is not None:
+                    item = copy(item)
+                    if select is None or select(item):
+                        append(item)
+            else:
+                handler = parser or PARSERS.get(mtype)
+                if handler is not None:
+                    item = handler(buf, off + 16, off + mlen)
+                    if item is not None and (select is None or select(item)):
+                        append(item)
             if not mflags & NLM_F_MULTI:
                 done = True
         off += (mlen + 3) & ~3
@@ -645,8 +742,10 @@ class NetlinkSocket:
     """One NETLINK_ROUTE socket, bound to the network namespace current at creation."""
 
     timeout = 5.0
+    # {parser: {message bytes: result}} shared by the sockets of one read (parse_messages' memo), or None.
+    memo = None
 
-    def __init__(self, timeout=5.0, buffer=None):
+    def __init__(self, timeout=5.0, buffer=None, memo=None):
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
         try:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -657,15 +756,27 @@ class NetlinkSocket:
             except OSError:
                 self.strict = False
             self.sock.bind((0, 0))
-            self.sock.settimeout(timeout)
+            self._bound(timeout)
             self.timeout = timeout
         except Exception:
             self.sock.close()
             raise
         self.buf = buffer if buffer is not None else bytearray(1 << 20)
         self.seq = 0
+        self.memo = memo
         # A list here receives every raw reply chunk (used to record test fixtures).
         self.recorder = None
+
+    def _bound(self, timeout):
+        """Each receive waits at most timeout seconds: the kernel's SO_RCVTIMEO on a blocking socket, so
+        a receive is one system call (a Python socket timeout polls before every send and receive)."""
+        if self.sock.gettimeout() is not None:
+            self.sock.settimeout(None)
+        if timeout is None:
+            return
+        seconds = max(float(timeout), 0.001)
+        whole = int(seconds)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _TIMEVAL.pack(whole, int((seconds - whole) * 1e6)))
 
     def close(self):
         self.sock.close()
@@ -677,28 +788,32 @@ class NetlinkSocket:
         self.close()
 
     def _exchange(self, msg_type, flags, body, parser=None, select=None, retry=True):
-        self.seq += 1
-        seq = self.seq
-        header = _HDR.pack(_HDR.size + len(body), msg_type, flags | NLM_F_REQUEST, seq, 0)
+        self.seq = seq = self.seq + 1
+        sock = self.sock
+        buf = self.buf
+        recorder = self.recorder
+        memo = self.memo
         items = []
         interrupted = False
         # Bounds the whole exchange, not only each receive: a stream of unrelated messages ends too.
         deadline = time.monotonic() + 2 * (self.timeout or 5.0)
         try:
-            self.sock.send(header + body)
+            sock.send(_HDR.pack(_HDR.size + len(body), msg_type, flags | NLM_F_REQUEST, seq, 0) + body)
             done = False
             while not done:
-                if time.monotonic() > deadline:
-                    raise socket.timeout()
-                length = self.sock.recv_into(self.buf)
+                length = sock.recv_into(buf)
                 if length <= 0:
                     raise NetlinkError("netlink socket closed")
-                if self.recorder is not None:
-                    self.recorder.append(bytes(self.buf[:length]))
-                done, intr = parse_messages(self.buf, length, seq, items, parser, select)
-                interrupted = interrupted or intr
-        except socket.timeout:
-            raise NetlinkError("no netlink reply within %.1f s" % self.sock.gettimeout(), errno.ETIMEDOUT)
+                if recorder is not None:
+                    recorder.append(bytes(buf[:length]))
+                done, intr = parse_messages(buf, length, seq, items, parser, select, memo)
+                if intr:
+                    interrupted = True
+                if not done and time.monotonic() > deadline:
+                    raise socket.timeout()
+        except (socket.timeout, BlockingIOError):
+            # BlockingIOError (EAGAIN): SO_RCVTIMEO ran out.
+            raise NetlinkError("no netlink reply within %.1f s" % (self.timeout or 0.0), errno.ETIMEDOUT)
         except OSError as exc:
             raise NetlinkError("netlink: %s" % exc.strerror, exc.errno)
         if interrupted and retry:
@@ -795,8 +910,8 @@ class NetlinkSocket:
                 if self.recorder is not None:
                     self.recorder.append(bytes(self.buf[:length]))
                 _collect_nsids(self.buf, length, first, len(fds), answers)
-        except socket.timeout:
-            raise NetlinkError("no netlink reply within %.1f s" % self.sock.gettimeout(), errno.ETIMEDOUT)
+        except (socket.timeout, BlockingIOError):
+            raise NetlinkError("no netlink reply within %.1f s" % (self.timeout or 0.0), errno.ETIMEDOUT)
         except OSError as exc:
             raise NetlinkError("netlink: %s" % exc.strerror, exc.errno)
         return [answers.get(first + pos, -1) for pos in range(len(fds))]

@@ -437,6 +437,8 @@ class HostReader:
         self.home_sock = None
         self.home_names = None
         self.buffer = bytearray(1 << 20)
+        # One read's parse memo, shared by its sockets: namespaces built alike answer with the same messages.
+        self.memo = {}
 
     # -- the walk ------------------------------------------------------------------------------
 
@@ -449,6 +451,7 @@ class HostReader:
         try:
             return self._read()
         finally:
+            self.memo = {}  # the parse memo serves one read only
             if collecting:
                 gc.enable()
 
@@ -545,7 +548,8 @@ class HostReader:
         return facts
 
     def _socket(self, deadline):
-        return NetlinkSocket(timeout=max(0.1, min(_SOCKET_TIMEOUT, deadline - time.monotonic())), buffer=self.buffer)
+        return NetlinkSocket(timeout=max(0.1, min(_SOCKET_TIMEOUT, deadline - time.monotonic())), buffer=self.buffer,
+                             memo=self.memo)
 
     def _read_ovs(self, hostname, deadline):
         """One OVSDB round trip; a database that is absent, refused or silent is a fact, never an exception."""
@@ -735,8 +739,10 @@ class HostReader:
                 yield ns
 
     def _nsid(self, sock, other):
+        # The probe's own namespace is asked through the walker's fd itself (no dup and close per namespace).
+        held = other.fd
         try:
-            fd = other.open()
+            fd = held if held is not None else other.open()
         except NamespaceError:
             return None
         try:
@@ -745,7 +751,8 @@ class HostReader:
         except NetlinkError:
             return None
         finally:
-            os.close(fd)
+            if held is None:
+                os.close(fd)
 
     def _search(self, read, sock, wanted, candidates):
         """Ask this namespace's kernel the nsid of candidates, in batches, until every wanted nsid is named."""

@@ -9,8 +9,8 @@
 
 Input is the fleet dict of docs/contracts.md section 5, output the diagnosis of section 4 (schema
 ``cloudnet.triage.diagnosis/2``, documented in docs/diagnosis.md). "Not checked" comes from what each
-rule declares it needs and each host lacks, from hosts that could not be reached, and from facts the
-validation refused. Plain Python.
+rule declares it needs (all of ``needs``, one of each ``needs_any`` group, on the hosts it concerns) and each
+host lacks, from hosts that could not be reached, and from facts the validation refused. Plain Python.
 """
 
 from __future__ import annotations
@@ -82,25 +82,23 @@ def _run(model, rules, unreachable, strict, culprits=None):
                             "reason": "check module not available: %s" % reason})
     for rule in rules:
         family = FAMILIES.get(rule.family)
+        view = model.for_rule(rule)
         for state in model.reachable_hosts():
-            if not rule.applies_to(state) or (family is not None and not family.applies(state.platform, state.tier)):
+            if family is not None and not family.applies(state.platform, state.tier):
                 continue   # e.g. no OVS checks owed by a switch stand-in (tier fabric)
-            for need in rule.needs:
-                reason = state.lacks(need)
-                if reason is not None:
-                    kind = _ovs_kind(state) if need == "ovs" and state.ovs_reason else "not_collected"
-                    if state.refusal is not None and need not in state.gaps:
-                        kind = "refused"
-                    not_checked.append({"check": rule.family, "host": state.name, "reason": reason, "kind": kind})
-                    break
-            else:
-                if state.unseen and any(need in NETNS_SECTIONS + ("tunnels",) for need in rule.needs):
-                    # Checked in what was read; what the facts do not show (a namespace denied) is not.
-                    not_checked.append({"check": rule.family, "host": state.name, "kind": _unseen_kind(state.unseen),
-                                        "reason": "not evaluated where this host's facts do not reach: %s"
-                                                  % "; ".join(state.unseen[:5])})
+            if not rule.concerns(state, view):
+                continue   # its platforms, and the hosts it concerns (a network node's rule owes a compute node nothing)
+            gap = _lacking(rule, state)
+            if gap is not None:
+                reason, kind = gap
+                not_checked.append({"check": rule.family, "host": state.name, "reason": reason, "kind": kind})
+            elif state.unseen and any(need in NETNS_SECTIONS + ("tunnels",) for need in rule.needs):
+                # Checked in what was read; what the facts do not show (a namespace denied) is not.
+                not_checked.append({"check": rule.family, "host": state.name, "kind": _unseen_kind(state.unseen),
+                                    "reason": "not evaluated where this host's facts do not reach: %s"
+                                              % "; ".join(state.unseen[:5])})
         try:
-            found, notes = rule.evaluate(model.for_rule(rule))
+            found, notes = rule.evaluate(view)
         except FactsError as exc:
             if strict:
                 raise
@@ -127,6 +125,43 @@ def _run(model, rules, unreachable, strict, culprits=None):
             keys.add(key)
             unique.append(item)
     return findings, unique
+
+
+def _gap(state, need):
+    """(reason, kind) when the host lacks the section ``need``, else None."""
+    reason = state.lacks(need)
+    if reason is None:
+        return None
+    kind = _ovs_kind(state) if need == "ovs" and state.ovs_reason else "not_collected"
+    if state.refusal is not None and need not in state.gaps:
+        kind = "refused"
+    return reason, kind
+
+
+def _lacking(rule, state):
+    """(reason, kind) of the first declared need the host does not meet: a section of ``needs`` it lacks, or a group
+    of ``needs_any`` it has none of (every section named with why it is missing); None when it meets them all."""
+    for need in rule.needs:
+        gap = _gap(state, need)
+        if gap is not None:
+            return gap
+    for group in rule.needs_any:
+        gaps = [(need, _gap(state, need)) for need in group]
+        if any(gap is None for _need, gap in gaps):
+            continue
+        if len(gaps) == 1:
+            return gaps[0][1]
+        names = [need for need, _why in gaps]
+        whys = [gap[0] for _need, gap in gaps]
+        if len(set(whys)) == 1:
+            parts, tail = names, ": %s" % whys[0]
+        else:
+            parts, tail = ["%s (%s)" % (need, why) for need, why in zip(names, whys)], ""
+        said = "neither %s nor %s" % tuple(parts) if len(parts) == 2 else "none of %s" % ", ".join(parts)
+        # The gap of the group is the first that is one: a section absent for good (no OVS at all) is none.
+        kinds = [gap[1] for _need, gap in gaps]
+        return said + tail, next((kind for kind in kinds if kind != "absent"), kinds[0])
+    return None
 
 
 def _unseen_kind(reasons):

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._question import parse_question, resolve_question
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._path import implicit_paths, path
-from ansible_collections.cloudnet.triage.plugins.module_utils.rules._cloudstack import matrix_flows
-from ansible_collections.cloudnet.triage.plugins.module_utils.rules._vr_service_down import probe_targets as vr_targets
+from ansible_collections.cloudnet.triage.plugins.module_utils.rules._registry import registered_rules
 
 __all__ = ["MAX_ROUNDS", "probe_plan", "traffic_of"]
 
@@ -37,14 +36,17 @@ def probe_plan(model, question=None, active=True, rounds=3, bound=20):
     if asked is not None:
         paths = [path(model, resolve_question(asked, model))]
     else:
-        # Through each tunnel first (what an overlay fault loses), then the fleet's other implicit paths; a
-        # CloudStack fleet's port matrix takes the first half of the rounds and what the others leave, and a
-        # guest asks its virtual router's password server right after.
-        ports = _port_matrix(model, rounds)
-        services = _vr_services(model, rounds)
-        half = (rounds + 1) // 2
-        paths = (ports[:half] + services[:1] + _through_tunnels(model, rounds) + implicit_paths(model, bound)
-                 + ports[half:] + services[1:])
+        # Through each tunnel first (what an overlay fault loses), then the fleet's other implicit paths; the
+        # connects the rules declare (a CloudStack fleet's port matrix, a guest to its virtual router) take the
+        # rounds each rule asks to lead with, and what the others leave.
+        lead, late = [], []
+        for rule in registered_rules():
+            if rule.probes is not None:
+                first, targets = rule.probes(model, rounds)
+                traced = _connects(model, targets, rounds)
+                lead.extend(traced[:first])
+                late.extend(traced[first:])
+        paths = lead + _through_tunnels(model, rounds) + implicit_paths(model, bound) + late
     plan = {"question": paths[0]["question"] if asked is not None else None, "paths": paths, "rounds": [],
             "reason": None}
     if not active:
@@ -105,15 +107,13 @@ def _through_tunnels(model, limit):
     return found
 
 
-def _port_matrix(model, limit):
-    """Paths of the CloudStack port matrix (rules/_cloudstack.PORT_MATRIX), at most ``limit``: a TCP connect from a
-    host of one role to an address the facts of a host of another role hold (never any other address)."""
+def _connects(model, targets, limit):
+    """The paths of a rule's TCP connects (rules/_rule.py ``probes``), at most ``limit``: those the facts resolve."""
     found = []
-    for source, target, address, port, requirement in matrix_flows(model):
+    for source, address, port, kind, fact in targets:
         if len(found) >= limit:
             break
-        traced = _connect(model, source, address, port, "port_matrix", "%s (%s) to %s (%s) tcp/%d: %s" % (
-            source, requirement.source, target, requirement.target, port, requirement.what))
+        traced = _connect(model, source, address, port, kind, fact)
         if traced is not None:
             found.append(traced)
     return found
@@ -129,17 +129,6 @@ def _connect(model, source, address, port, kind, fact):
         return None
     traced["origin"] = {"kind": kind, "fact": fact}
     return traced
-
-
-def _vr_services(model, limit):
-    """Paths from a guest to its virtual router's services (rules/_vr_service_down), at most ``limit``."""
-    found = []
-    for router, address, port, guest in vr_targets(model)[:limit]:
-        traced = _connect(model, guest, address, port, "vr_service", "%s to virtual router %s's %s tcp/%d" % (
-            guest, router, address, port))
-        if traced is not None:
-            found.append(traced)
-    return found
 
 
 def _round(model, number, found):

@@ -42,14 +42,18 @@ __all__ = [
     "build_digest",
     "digest_size",
     "host_view",
+    "neighbour_rest",
     "quick_check",
+    "Unexplained",
     "ns_label",
     "validate_digest",
 ]
 
 import ipaddress
 import json
-from itertools import repeat
+from array import array
+from itertools import compress, repeat
+from operator import itemgetter, ne
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import ARP_SCHEMA, HOST_SCHEMA, NETNS_SCHEMA
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._facts import (
@@ -373,11 +377,26 @@ def _column_ok(column, kinds):
 _STR_NONE = (str, type(None))
 
 
-def quick_check(digest, host=None, values=True):
+# The neighbour columns whose values neighbour_rest checks instead (address, MAC): most entries are proven
+# right there by the one lookup the correlation makes anyway.
+_DEFERRED = {"neighbours": (2, 3)}
+# Columns whose values seldom repeat across hosts: checked without remembering them (first_bad).
+_SELDOM_REPEATED = frozenset([("owned", 2)])
+_IP_OF = itemgetter(2)
+_MAC_OF = itemgetter(3)
+_MISSING = object()
+
+
+def _is_none(value):
+    return value is None
+
+
+def quick_check(digest, host=None, values=True, defer=False):
     """validate_digest at a fraction of the cost: whole columns checked at C speed (zip, map, set).
 
     ``values``: also the values (addresses, MACs, states, VNI and port ranges); False for a digest built
-    here from namespace facts that were validated already.
+    here from namespace facts that were validated already. ``defer``: leave the neighbour entries' addresses
+    and MACs to neighbour_rest, which the model runs once every host's owned addresses are indexed.
 
     Raises the same precise DigestError as validate_digest when something is off. Subclasses of
     dict/list/str (Ansible 2.19 hands filters tagged values) pass like the plain types."""
@@ -401,9 +420,17 @@ def quick_check(digest, host=None, values=True):
             # Rows of the wrong kind (a dict, a string) fail the length or the column checks below.
             if not isinstance(rows, list) or set(map(len, rows)) != {length}:
                 raise ValueError
-            # One transposition, then each column in one C-level pass.
-            columns = list(zip(*rows))
-            for column, kind in zip(columns, shape):
+            skip = _DEFERRED.get(field, ()) if defer and values else ()
+            if skip:
+                # The other columns of the entries repeat (a few devices and states): their distinct
+                # combinations, in one C-level pass, are all there is to check.
+                kept = [col for col in range(length) if col not in skip]
+                columns = dict(zip(kept, zip(*set(map(itemgetter(*kept), rows)))))
+            else:
+                # One transposition, then each column in one C-level pass.
+                columns = dict(enumerate(zip(*rows)))
+            for col, column in columns.items():
+                kind = shape[col]
                 if kind == "n":
                     for value in set(column):   # few distinct indexes
                         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < count:
@@ -417,15 +444,68 @@ def quick_check(digest, host=None, values=True):
                 elif not _column_ok(column, str if kind == "s" else _STR_NONE):
                     raise ValueError
             for col, check in (_VALUES.get(field, {}) if values else {}).items():
-                if first_bad(columns[col], check) is not None:
+                if col in columns and first_bad(columns[col], check, (field, col) not in _SELDOM_REPEATED) is not None:
                     raise ValueError
-            if values and field == "neighbours" and None in columns[3] and \
+            if values and field == "neighbours" and not skip and None in columns[3] and \
                     any(_resolved(state) for mac, state in zip(columns[3], columns[4]) if mac is None):
                 raise ValueError
     except (ValueError, TypeError, KeyError, AttributeError):
         validate_digest(digest, host)
         raise DigestError(host or "?", "arp", "...", "malformed digest")
     return digest
+
+
+class Unexplained(object):
+    """A host's neighbour entries that do not resolve to their address's plain owner: all the correlation
+    has to look at. ``positions``: their indexes in the digest's entries; ``owned``: those of them that hold
+    a MAC for an address somebody in the fleet owns (the candidate mismatches), as rows; ``names``: the
+    digest's string table their indexes point into."""
+
+    __slots__ = ("names", "positions", "owned")
+
+    def __init__(self, names, positions, owned):
+        self.names, self.positions, self.owned = names, positions, owned
+
+
+def neighbour_rest(digest, host, plain, owners, values=True):
+    """The Unexplained entries of a digest (``plain``: the model's ip -> MAC of the plain owner, ``owners``: its
+    ip -> owners); raises DigestError for a bad one.
+
+    An entry equal to a plain owner's address and MAC holds values validated with that owner (the same
+    checks), so ``values`` checks only the rest: one lookup per entry, at C speed, instead of one check per
+    column and the correlation's own lookup after it."""
+    rows = digest.get("neighbours") or ()
+    names = digest["names"]
+    if not rows:
+        return Unexplained(names, array("I"), [])
+    try:
+        rest = array("I", compress(range(len(rows)), map(ne, map(plain.get, map(_IP_OF, rows), repeat(_MISSING)),
+                                                         map(_MAC_OF, rows))))
+    except TypeError:
+        # An address that cannot be looked up (a list, a dict): name it.
+        for pos, row in enumerate(rows):
+            if not isinstance(row[2], str):
+                raise DigestError(host or "?", "arp.neighbours[%d][2]" % pos, row[2], "expected a string")
+        raise DigestError(host or "?", "arp.neighbours", "...", "malformed neighbour entries")
+    if values and rest:
+        for col, kind in zip(_DEFERRED["neighbours"], (str, _STR_NONE)):
+            column = [rows[pos][col] for pos in rest]
+            if not _column_ok(column, kind):
+                at = next(at for at, value in enumerate(column) if not isinstance(value, kind))
+                raise DigestError(host or "?", "arp.neighbours[%d][%d]" % (rest[at], col), column[at],
+                                  "expected a string" if kind is str else "expected a string or null")
+            check = _VALUES["neighbours"][col]
+            bad = first_bad(column, check)
+            if bad is not None:
+                raise DigestError(host or "?", "arp.neighbours[%d][%d]" % (rest[column.index(bad)], col), bad, check(bad))
+            if col == 3 and None in column:
+                for at in compress(rest, map(_is_none, column)):
+                    if _resolved(rows[at][4]):
+                        raise DigestError(host or "?", "arp.neighbours[%d][3]" % at, None,
+                                          "a %s entry holds the MAC it resolved to" % rows[at][4])
+    unexplained = list(map(rows.__getitem__, rest))
+    owned = [row for row in unexplained if row[3] is not None and row[2] in owners]
+    return Unexplained(names, rest, owned)
 
 
 def digest_size(digest):

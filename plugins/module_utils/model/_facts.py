@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from itertools import compress
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._netlink import (
     MIRRED_ACTIONS,
@@ -312,11 +313,16 @@ Range = _Range
 _GOOD = {}
 
 
-def first_bad(column, check):
+def first_bad(column, check, remember=True):
     """The first value of a column that ``check`` refuses (None and repeats skipped), else None.
 
     Values seen good before are remembered per check (a bounded set), so the many rows of a fleet that name
-    the same addresses and MACs are each checked once, by a set difference at C speed."""
+    the same addresses and MACs are each checked once, by a set difference at C speed. ``remember=False``
+    for a column whose values seldom repeat across hosts (the addresses a host owns): the set would only
+    grow, and cost a lookup and an insert per value."""
+    if not remember:
+        values = [value for value in column if value is not None] if None in column else column
+        return next(compress(values, map(check, values)), None)
     if isinstance(check, _Range):
         numbers = [value for value in column if value is not None]
         if not numbers or (check.low <= min(numbers) and max(numbers) <= check.high):

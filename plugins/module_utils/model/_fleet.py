@@ -31,7 +31,7 @@ import ipaddress
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import ARP_SCHEMA, VXLAN_SCHEMA
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence
-from ansible_collections.cloudnet.triage.plugins.module_utils.model._digest import build_digest, quick_check, validate_digest
+from ansible_collections.cloudnet.triage.plugins.module_utils.model._digest import build_digest, neighbour_rest, quick_check, validate_digest
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._facts import (
     FactsError,
     SECTION_MODULES,
@@ -92,7 +92,7 @@ class HostState(object):
 
     __slots__ = ("name", "reachable", "platform", "tier", "groups", "errors", "namespaces", "ovs", "ovs_reason", "ovn", "processes", "files",
                  "tunnels", "digest", "digest_source", "sections", "expect_ovs", "routes", "refusal", "gaps", "unseen",
-                 "role", "platform_evidence")
+                 "role", "platform_evidence", "neighbour_rest")
 
     def __init__(self, name, entry):
         self.name = name
@@ -116,6 +116,7 @@ class HostState(object):
         self.tunnels = None         # kernel tunnel ends (vxlan/1 tunnels) or None
         self.digest = None          # neighbour digest (arp/1) derived from namespace facts, or None
         self.digest_source = None   # "arp" when the input carried the digest itself (read again from it)
+        self.neighbour_rest = None  # model._digest.Unexplained: the neighbour entries no plain owner explains
         self.sections = set()
         self.expect_ovs = {}
         self.routes = None          # {namespace label: [(network, route)]}, built on first use
@@ -222,7 +223,7 @@ class Model(object):
                 self.dev_mac[key] = mac
                 self.by_mac.setdefault(mac, []).append(key)
         self.outbound_idx[host] = local_out
-        owners, dev_mac, plain = self.owners, self.dev_mac, self.plain
+        owners, dev_mac, plain_first = self.owners, self.dev_mac, self.plain.setdefault
         shared = self.mac_objects.setdefault
         # A host owns its addresses on a few devices: one key and one owner tuple per device and MAC.
         made = {}
@@ -241,8 +242,8 @@ class Model(object):
                 owners[ip] = [owner]
             else:
                 found.append(owner)
-            if mac and not owner[4] and ip not in plain:
-                plain[ip] = owner[3]
+            if mac and not owner[4]:
+                plain_first(ip, owner[3])
         for ns, dev, mac in digest.get("macs") or ():
             key = (host, names[ns], names[dev])
             if key not in dev_mac:
@@ -737,6 +738,20 @@ class Model(object):
             if digest is not None:
                 yield state, digest
 
+    def neighbour_states(self):
+        """The hosts digests() yields, in the same order, without reading their digests again: for rules that
+        need only the entries no plain owner explains (HostState.neighbour_rest)."""
+        for state in self.hosts.values():
+            if state.reachable and "neighbours" in state.sections and state.neighbour_rest is not None:
+                yield state
+
+    def digest_of(self, state):
+        """The neighbour digest of one host digests() would yield (read from the input again for arp facts)."""
+        if state.digest is not None or state.digest_source != "arp":
+            return state.digest
+        entry = self.source[state.name]
+        return entry.get("arp") if "arp" in entry else entry
+
 
 class PlatformView(object):
     """The model as a rule narrowed to some platforms sees it: only the hosts it applies to, everything else
@@ -762,6 +777,9 @@ class PlatformView(object):
         for state, digest in self._model.digests():
             if self._applies(state):
                 yield state, digest
+
+    def neighbour_states(self):
+        return (state for state in self._model.neighbour_states() if self._applies(state))
 
     @property
     def ends(self):
@@ -944,7 +962,7 @@ def _load_host(model, name, entry, strict):
             digest = None
     if digest is not None:
         try:
-            quick_check(digest, name, values=source == "arp")
+            quick_check(digest, name, values=source == "arp", defer=source == "arp")
             model.add_digest(name, digest)
         except FactsError as exc:
             _refuse(model, state, source, exc, strict)
@@ -972,6 +990,24 @@ def _load_host(model, name, entry, strict):
                 model.ends.append((name, {"device": names[dev], "ns_label": names[ns], "vni": vni, "remote": remote,
                                           "local": local, "port": port, "mac": mac, "kind": "digest"}))
     return state
+
+
+def _neighbour_pass(model, strict):
+    """Once every host's owned addresses are indexed: each digest's neighbour entries against the plain owners,
+    keeping the positions of those no plain owner explains (what arp_mac_mismatch reads) and checking their
+    values where the input carried the digest itself. A bad entry refuses that host's neighbours only: the
+    addresses it owns were checked already and stay known to the others."""
+    # Fresh copies of the addresses, allocated one after the other: each entry's lookup then touches a compact
+    # block instead of keys scattered among the index's other objects (fewer cache misses).
+    model.plain = plain = {ip.encode().decode(): mac for ip, mac in model.plain.items()}
+    for state, digest in model.digests():
+        try:
+            state.neighbour_rest = neighbour_rest(digest, state.name, plain, model.owners,
+                                                  values=state.digest_source == "arp")
+        except FactsError as exc:
+            _refuse(model, state, state.digest_source, exc, strict)
+            state.sections.discard("neighbours")
+            state.digest = None
 
 
 def build_model(fleet, strict=True):
@@ -1008,6 +1044,7 @@ def build_model(fleet, strict=True):
             state.reachable, state.sections = False, set()
             _refuse(model, state, "facts", FactsError(name, "facts", "...", "not readable (%s: %s)" % (
                 type(exc).__name__, exc)), strict)
+    _neighbour_pass(model, strict)
     for state in model.hosts.values():
         if not state.reachable:
             continue

@@ -16,8 +16,6 @@ MAC is not M is dropped there.
 
 from __future__ import annotations
 
-from itertools import compress
-from operator import eq, itemgetter, not_
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command, comment
@@ -29,8 +27,6 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import
 __all__ = ["RULE", "evaluate"]
 
 FAMILY = "arp_consistency"
-_IP = itemgetter(2)
-_MAC = itemgetter(3)
 
 
 def _path_mismatch(model, host, ns, dev, ip, mac, state, owner, terminal, tmac, trail, fix_entry=False):
@@ -173,21 +169,24 @@ def evaluate(model):
     findings, notes = [], []
     unreachable = sorted(name for name, state in model.hosts.items() if not state.reachable)
     owners_index = model.owners
-    # Fresh copies of the addresses, allocated one after the other: the fast path's lookups then touch a
-    # compact block instead of keys scattered among the index's other objects (fewer cache misses).
-    plain_get = {ip.encode().decode(): mac for ip, mac in model.plain.items()}.get
-    for state, digest in model.digests():
+    plain_get = model.plain.get
+    for state in model.neighbour_states():
         host = state.name
-        names = digest["names"]
+        rest = state.neighbour_rest
+        names = rest.names
         local_out = model.outbound_idx.get(host) or ()
         unowned = []
-        rows = digest.get("neighbours") or ()
-        if not local_out:
-            # The fast path for whole tables at C speed: keep only the entries whose address has no plain
-            # owner with the entry's MAC (most entries of a healthy model are dropped here).
-            rows = list(compress(rows, map(not_, map(eq, map(plain_get, map(_IP, rows)), map(_MAC, rows)))))
-            if not unreachable:
-                rows = list(compress(rows, map(owners_index.__contains__, map(_IP, rows))))
+        if local_out:
+            # Entries on a device whose frames have a known path are followed even when a plain owner
+            # explains them: all of them.
+            rows = model.digest_of(state).get("neighbours") or ()
+        elif unreachable:
+            # Entries for addresses nobody reachable owns are counted as not evaluated.
+            rows = list(map((model.digest_of(state).get("neighbours") or ()).__getitem__, rest.positions))
+        else:
+            # The model's neighbour pass kept the entries whose address has no plain owner with the entry's
+            # MAC (most entries of a healthy model are explained there) and somebody owns.
+            rows = rest.owned
         for ns_i, dev_i, ip, mac, entry_state in rows:
             if plain_get(ip) == mac and (not local_out or (ns_i, dev_i) not in local_out):
                 continue

@@ -12,9 +12,10 @@ Linux bonds are the links of kind ``bond`` in the host's own namespace, read fro
 (the files section; ``_bonding.parse_bonding``). A bond whose file was not read is said in not_checked.
 
 Either section is enough for a part of the rule: the links (where the Linux bonds are) or the OVS facts (an
-OVS-only read, ovs_port_owner, checks the OVS bonds), so it declares no needs and says its own gaps. A host
-without OVS (not installed, not running, and nothing expects it) has no OVS bond to check: no gap. OVS facts
-that could not be read on a host that has or is expected to have OVS are said, and a host with neither section.
+OVS-only read, ovs_port_owner, checks the OVS bonds), so it needs one of them (``needs_any``): the engine says a
+host with neither. The part a host's read lacks the rule says itself: a host without OVS (not installed, not
+running, and nothing expects it) has no OVS bond to check: no gap; OVS facts that could not be read on a host
+that has or is expected to have OVS are said.
 """
 
 from __future__ import annotations
@@ -127,15 +128,11 @@ _OVS_ABSENT = ("no such file", "not running", "not installed")
 
 
 def _ovs_notes(model):
-    """Notes for the hosts whose OVS bonds could not be read: OVS there (or expected) but its facts not."""
+    """Notes for the hosts whose Linux bonds were read but not their OVS bonds: OVS there (or expected) but its
+    facts not. A host with neither section is the engine's to say (``needs_any``)."""
     notes = []
-    for state in model.reachable_hosts():
+    for state in model.with_sections(("links",)):
         if "ovs" in state.sections:
-            continue
-        if "links" not in state.sections:
-            notes.append({"check": FAMILY, "host": state.name, "kind": "not_collected",
-                          "reason": "bonds not checked: neither links (%s) nor OVS facts (%s)" % (
-                              state.lacks("links"), state.ovs_reason or state.lacks("ovs"))})
             continue
         reason = str(state.ovs_reason or "")
         expected = bool(getattr(state, "expect_ovs", None))
@@ -192,5 +189,6 @@ def evaluate(model):
 
 
 # Linux bonds need the links (and their files, said per bond), OVS bonds the OVS facts: either part runs on its own
-# section and the rule says its gaps itself (_ovs_notes), so no "ovs" gap for a host that has no OVS at all.
-RULE = Rule("bond_degraded", FAMILY, needs=(), evaluate=evaluate)
+# section. The engine says a host with neither; the rule says the OVS part of a host that has links (_ovs_notes), so
+# no "ovs" gap for a host that has no OVS at all.
+RULE = Rule("bond_degraded", FAMILY, needs=(), evaluate=evaluate, needs_any=(("links", "ovs"),))

@@ -19,6 +19,11 @@ From host state alone (rules/_neutron.py names the pieces):
 
 ML2/OVN answers DHCP from ovn-controller (no dnsmasq, no ``qdhcp-``): nothing fires there. A CloudStack
 virtual router's dnsmasq is vr_service_down's: a CloudStack host is only read for a ``qdhcp-`` namespace.
+
+The rule concerns the network nodes on ML2/OVS (``_concerned``). It needs their namespaces (links) and, for
+whether a DHCP server runs, their processes or their listening sockets: the engine says a node that lacks the
+links or both of those. A node read with one of the two is checked with it, and the rule says which half of
+each ``qdhcp-`` namespace went unchecked.
 """
 
 from __future__ import annotations
@@ -64,6 +69,13 @@ class _Served(object):
         self.networks = neutron.namespace_networks(namespace)
 
 
+def _concerned(state, model):
+    """The hosts the rule reads: network nodes (rules/_neutron.py) on ML2/OVS, of OpenStack or holding a ``qdhcp-``
+    namespace (a CloudStack host); an ML2/OVN node is said by the rule itself (DHCP is OVN's)."""
+    return (state.platform == "openstack" or bool(neutron.neutron_namespaces(state, "dhcp"))) \
+        and neutron.is_network_node(state) and not neutron.is_ovn_host(state)
+
+
 def _listeners(namespace):
     rows = namespace.get("sockets")
     if not isinstance(rows, list):
@@ -76,6 +88,8 @@ def _check_namespace(model, served, findings, notes):
     state, namespace, host = served.state, served.namespace, served.state.name
     ident = model.identity(host, served.label)
     listeners = _listeners(namespace)
+    if listeners is None and state.processes is None:
+        return   # neither half can be checked: the engine says the node lacks both (needs_any)
     if listeners is None:
         notes.append(_note(host, "listening sockets of namespace %s not read: whether DHCP listens on udp/67 there is "
                                  "not checked" % served.label))
@@ -342,8 +356,7 @@ def evaluate(model):
                                                "DHCP_Options, not by dnsmasq: not in host state", "absent"))
             continue
         if state.namespaces is None:
-            notes.append(_note(state.name, "no namespaces read on this host: its qdhcp- namespaces are not checked"))
-            continue
+            continue   # no namespaces read: the engine says it (needs links)
         for _kind, net, namespace in neutron.neutron_namespaces(state, "dhcp"):
             served = _Served(state, net, namespace)
             served_list.append(served)
@@ -414,4 +427,5 @@ def evaluate(model):
     return findings, notes
 
 
-RULE = Rule(_CODE, FAMILY, needs=(), evaluate=evaluate, platforms=("openstack", "cloudstack"))
+RULE = Rule(_CODE, FAMILY, needs=("links",), evaluate=evaluate, platforms=("openstack", "cloudstack"),
+            needs_any=(("processes", "sockets"),), hosts=_concerned)

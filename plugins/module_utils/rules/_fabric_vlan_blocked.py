@@ -19,6 +19,9 @@ an internal port, in the root namespace or moved into one like Neutron's tap<id>
 qrouter-; a veth end like the hybrid plug's qvo<id>, whose peer qvb<id> is on the Linux bridge qbr<id> with the
 instance's tap; a port bound to a Neutron/OVN port, external_ids iface-id): the collected link facts do not
 carry the id and lower device of a kernel 802.1Q sub-interface.
+
+So the rule concerns the two hosts of each failed round whose tagged frames stop between their uplinks
+(``_concerned``) and needs their OVS facts: the engine says such a host read without them.
 """
 
 from __future__ import annotations
@@ -101,10 +104,8 @@ def vlan_devices(model, host, uplink, vlan):
     return found
 
 
-def explains(model, item):
-    """What of a failed round (a ``traffic.paths`` entry) this rule explains: {vlan, a, b, devices_a,
-    devices_b} when the probe's tagged frames were last seen on one host's uplink and missed on another
-    host's, both configured alike for that VLAN; None otherwise."""
+def _stops(item):
+    """(last seen, first missing) of a failed round whose tagged frames stop between two hosts' own uplinks, else None."""
     if not isinstance(item, dict) or item.get("result") != "failed":
         return None
     stops = item.get("stops_at") or {}
@@ -113,6 +114,28 @@ def explains(model, item):
         return None
     if last.get("namespace") or missing.get("namespace"):
         return None   # an uplink of the OVS facts lives in the host's own namespace
+    if not any(_int(vlan) is not None for vlan in last.get("vlans") or ()):
+        return None
+    return last, missing
+
+
+def _concerned(state, model):
+    """The hosts at either end of a failed round's tagged frames (``_stops``): their VLAN devices decide the rule."""
+    for item in (getattr(model, "traffic", None) or {}).get("paths") or ():
+        ends = _stops(item)
+        if ends is not None and state.name in (ends[0].get("host"), ends[1].get("host")):
+            return True
+    return False
+
+
+def explains(model, item):
+    """What of a failed round (a ``traffic.paths`` entry) this rule explains: {vlan, a, b, devices_a,
+    devices_b} when the probe's tagged frames were last seen on one host's uplink and missed on another
+    host's, both configured alike for that VLAN; None otherwise."""
+    ends = _stops(item)
+    if ends is None:
+        return None
+    last, missing = ends
     for vlan in last.get("vlans") or ():
         if _int(vlan) is None:
             continue
@@ -174,4 +197,4 @@ def evaluate(model):
     return findings, []
 
 
-RULE = Rule("fabric_vlan_blocked", FAMILY, needs=(), evaluate=evaluate)
+RULE = Rule("fabric_vlan_blocked", FAMILY, needs=("ovs",), evaluate=evaluate, hosts=_concerned)

@@ -17,6 +17,10 @@ signs (``HostState.role``). Three kinds of evidence, merged per host and port:
   limited by source or interface are decided with the connecting hosts' addresses, else the finding is possible;
 - the probes (``diagnosis._plan`` plans TCP connects of the matrix between inventory hosts, to addresses their
   facts hold, within ``cloudnet_probe_rounds``): a reset or no answer.
+
+Only a host of a role owes its sockets and firewall (a guest or a switch stand-in does not): the rule concerns the
+hosts with a role (``_concerned``) and needs one of the two sections of each; the engine says a role's host that has
+neither, the rule which half it could not read of a host that has the other.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.rules._cloudstack 
     input_chains,
     link_local_devices,
     matches_port,
+    matrix_flows,
     reachable_address,
     roles_of,
     rule_matches,
@@ -46,6 +51,11 @@ __all__ = ["RULE", "evaluate"]
 
 FAMILY = "ports"
 _LOOPBACK = ("127.", "::1")
+
+
+def _concerned(state, model):
+    """The hosts of a CloudStack role (inventory group, the role the model recognised, a system VM's name)."""
+    return bool(roles_of(state))
 
 
 def _requirements(roles):
@@ -327,8 +337,11 @@ def evaluate(model):
         return findings, notes
     groups = _requirements(roles)
     for state in sorted(set(state for members in roles.values() for state in members), key=lambda item: item.name):
-        for section, what in (("sockets", "its listening side"), ("firewall", "its firewall rules")):
-            why = state.lacks(section)
+        halves = [(section, what, state.lacks(section)) for section, what in (
+            ("sockets", "its listening side"), ("firewall", "its firewall rules"))]
+        if all(why is not None for _section, _what, why in halves):
+            continue   # neither half: the engine says it (needs_any)
+        for _section, what, why in halves:
             if why is not None:
                 notes.append({"check": FAMILY, "host": state.name, "kind": "not_collected",
                               "reason": "port matrix: %s not checked: %s" % (what, why)})
@@ -380,6 +393,16 @@ def _consequence(requirement):
     return "the role's traffic fails"
 
 
-# No declared needs: only the hosts of a role owe their sockets and firewall (a guest or a switch stand-in does not);
-# the rule says itself which of those it could not read.
-RULE = Rule("required_port_blocked", FAMILY, needs=(), evaluate=evaluate, platforms=("cloudstack",))
+def probe_targets(model, rounds):
+    """The port matrix as TCP connects from a host of one role to an address a host of another role holds: they
+    take the first half of a plan's rounds (rules/_rule.py ``probes``)."""
+    return (rounds + 1) // 2, [
+        (source, address, port, "port_matrix", "%s (%s) to %s (%s) tcp/%d: %s" % (
+            source, requirement.source, target, requirement.target, port, requirement.what))
+        for source, target, address, port, requirement in matrix_flows(model)]
+
+
+# Only the hosts of a role owe their sockets and firewall (a guest or a switch stand-in does not): one of the two is
+# needed; the engine says a host with neither, the rule which of the two it could not read.
+RULE = Rule("required_port_blocked", FAMILY, needs=(), evaluate=evaluate, platforms=("cloudstack",),
+            needs_any=(("sockets", "firewall"),), hosts=_concerned, probes=probe_targets)

@@ -22,6 +22,9 @@ that keeps a router's HA state but has no ``qrouter-<router>`` namespace.
 
 ML2/OVN routes in OVN (logical router ports): not in host state, said, never a finding. CloudStack's virtual
 router is vr_service_down's; Kubernetes and plain hosts are not read.
+
+The rule concerns OpenStack's network nodes on ML2/OVS (``_concerned``) and needs their namespaces (links): the
+engine says a node read without them.
 """
 
 from __future__ import annotations
@@ -47,6 +50,12 @@ def _note(host, reason, kind="not_collected"):
 def _found(summary, items, remedy, hosts, confidence="certain"):
     return finding(_CODE, "critical", summary, items, hosts=sorted(set(hosts)), remedy=remedy, confidence=confidence,
                    check=FAMILY)
+
+
+def _concerned(state, model):
+    """The hosts the rule reads for routers: OpenStack's network nodes (rules/_neutron.py) on ML2/OVS; an ML2/OVN
+    node is said by the rule itself (its routers are OVN's)."""
+    return state.platform == "openstack" and neutron.is_network_node(state) and not neutron.is_ovn_host(state)
 
 
 def _default_gateways(namespace):
@@ -261,9 +270,7 @@ def evaluate(model):
         if state.tier == "network_node" or neutron.is_network_node(state):
             notes.append(_note(state.name, "ML2/OVN: routers are OVN logical routers and their gateways logical router "
                                            "ports, not in host state: gateway ownership not checked", "unsupported"))
-    for state in nodes:
-        if state.namespaces is None:
-            notes.append(_note(state.name, "no namespaces read on this host: its routers are not checked"))
+    # A node read without its namespaces is the engine's to say (needs links).
     nodes = [state for state in nodes if state.namespaces is not None]
     _check_ha(model, nodes, findings, notes)
     l3_nodes = [state for state in nodes if neutron.l3_agent_host(state)]
@@ -275,4 +282,4 @@ def evaluate(model):
     return findings, notes
 
 
-RULE = Rule(_CODE, FAMILY, needs=(), evaluate=evaluate, platforms=("openstack", "cloudstack"))
+RULE = Rule(_CODE, FAMILY, needs=("links",), evaluate=evaluate, platforms=("openstack", "cloudstack"), hosts=_concerned)

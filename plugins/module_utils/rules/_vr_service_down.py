@@ -536,4 +536,12 @@ def evaluate(model):
     return findings, notes
 
 
-RULE = Rule("vr_service_down", FAMILY, needs=("addresses", "sockets"), evaluate=evaluate, platforms=("cloudstack",))
+def _probes(model, rounds):
+    """probe_targets as a plan takes them (rules/_rule.py ``probes``): a guest asks its router's password server
+    right after the port matrix, the other services after the fleet's own paths."""
+    return 1, [(guest, address, port, "vr_service", "%s to virtual router %s's %s tcp/%d" % (guest, router, address, port))
+               for router, address, port, guest in probe_targets(model)[:rounds]]
+
+
+RULE = Rule("vr_service_down", FAMILY, needs=("addresses", "sockets"), evaluate=evaluate, platforms=("cloudstack",),
+            probes=_probes)

@@ -33,20 +33,26 @@ _GAP_NEEDS = {
 }
 
 
-def _families(needs):
+def _families(needs, state, model):
+    """The families of the rules that concern the host and lose an input with these sections: one they need, or
+    the last one left of a group they need one of."""
+    lost = set(needs)
     found = []
     for rule in registered_rules():
-        if set(rule.needs) & set(needs) and rule.family not in found:
+        if rule.family in found or (state is not None and not rule.concerns(state, model)):
+            continue
+        have = set(state.sections) - lost if state is not None else set()
+        if lost & set(rule.needs) or any(lost & set(group) and not have & set(group) for group in rule.needs_any):
             found.append(rule.family)
     return found
 
 
 def amend_offline(fleet, source, summary=None):
-    """The ``amend`` of run_report for an offline run: a function diagnosis -> diagnosis."""
+    """The ``amend`` of run_report for an offline run: a function (diagnosis, model) -> diagnosis."""
     offline = dict((host, entry["host"]) for host, entry in fleet.items()
                    if isinstance(entry.get("host"), dict) and entry["host"].get("source") == "sos")
 
-    def amend(diagnosis):
+    def amend(diagnosis, model):
         items = []
         for item in diagnosis["not_checked"]:
             host = item.get("host")
@@ -62,7 +68,8 @@ def amend_offline(fleet, source, summary=None):
                 reason = OFFLINE_PREFIX + str(gap.get("reason"))
                 if where:
                     reason += " (namespaces: %s%s)" % (", ".join(where[:5]), ", ..." if len(where) > 5 else "")
-                checks = ["traffic"] if section == "probes" else _families(_GAP_NEEDS.get(section, (section,)))
+                lost = _GAP_NEEDS.get(section, (section,))
+                checks = ["traffic"] if section == "probes" else _families(lost, model.hosts.get(host), model)
                 for check in checks:
                     key = (check, host, reason)
                     if key not in keys:

@@ -51,7 +51,8 @@ def _timed_rules(times):
                 return rule.evaluate(model)
             finally:
                 times[rule.family] = times.get(rule.family, 0.0) + time.perf_counter() - started
-        return Rule(rule.code, rule.family, rule.needs, evaluate, platforms=rule.platforms)
+        return Rule(rule.code, rule.family, rule.needs, evaluate, platforms=rule.platforms, needs_any=rule.needs_any,
+                    hosts=rule.hosts)
 
     return [timed(rule) for rule in registered_rules()]
 
@@ -96,7 +97,7 @@ def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz
     """Build the fleet, diagnose it (refused facts set aside), write the report files.
 
     ``fleet``: a fleet dict built already (an offline diagnosis, plugin_utils/report/_offline.py) instead of
-    hosts_all/collected; ``amend(diagnosis)``: what such a caller adds to the diagnosis before it is written.
+    hosts_all/collected; ``amend(diagnosis, model)``: what such a caller adds to the diagnosis before it is written.
     ``records``: Neutron's records (``cloudnet_neutron``, model/_records.py) the rules reconcile with, or None.
     Returns {fleet, diagnosis, report_dir, files, lines, gate, stats}; ``files`` lists what was
     written and ``errors`` what could not be rendered (the file then says so)."""
@@ -115,7 +116,7 @@ def run_report(hosts_all, collected, active_hosts, report_dir, formats, graphviz
     # Each host's platform and role, and why (model._platform): which rules applied to it follows from them.
     diagnosis.setdefault("hosts", placements(model))
     if amend is not None:
-        diagnosis = amend(diagnosis)
+        diagnosis = amend(diagnosis, model)
     junit_extra = {"times": times, "hosts_of": _hosts_of(model)}
     report_dir = os.path.realpath(report_dir)
     os.makedirs(report_dir, exist_ok=True)

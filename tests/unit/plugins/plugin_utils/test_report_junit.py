@@ -151,3 +151,19 @@ def test_junit_is_well_formed_with_hostile_names(hostile):
     assert "_2J_0_owned_vxlan0" in names and "_script_alert_1_script_" in names
     skipped = root.find("testsuite/testcase[@classname='_script_alert_1_script_']/skipped")
     assert skipped is not None and "]]>&amp;" in skipped.get("message")
+
+
+def test_the_reports_timing_wrapper_keeps_the_whole_declaration():
+    from ansible_collections.cloudnet.triage.plugins.module_utils.rules import (
+        _bond_degraded,
+        _dhcp_server_down,
+        _fabric_vlan_blocked,
+        _required_port_blocked,
+    )
+    from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._run import _timed_rules
+
+    timed = dict((rule.code, rule) for rule in _timed_rules({}))
+    for original in (_dhcp_server_down.RULE, _required_port_blocked.RULE, _bond_degraded.RULE, _fabric_vlan_blocked.RULE):
+        copied = timed[original.code]
+        assert (copied.needs, copied.needs_any, copied.hosts, copied.platforms) == (
+            original.needs, original.needs_any, original.hosts, original.platforms)

@@ -279,3 +279,92 @@ def test_endless_unrelated_messages_end_in_a_timeout():
     with pytest.raises(NetlinkError) as caught:
         nl.addresses()
     assert caught.value.errno == errno.ETIMEDOUT
+
+
+# -- one read's parse memo and the link layouts ----------------------------------------------------
+
+MEMOIZED = [("routes_all", _netlink.parse_route), ("addresses", _netlink.parse_addr),
+            ("neighbours", _netlink.parse_neigh), ("qdiscs", _netlink.parse_qdisc)]
+
+
+def _parse_with(memo, name, parser):
+    items = []
+    for chunk in chunks(name):
+        done, _intr = _netlink.parse_messages(bytearray(chunk), len(chunk), None, items, parser, None, memo)
+        if done:
+            break
+    return items
+
+
+@pytest.mark.parametrize("name,parser", MEMOIZED)
+def test_memo_answers_what_the_parser_answers(name, parser):
+    memo = {}
+    first = _parse_with(memo, name, parser)
+    assert memo[parser]  # the messages were kept
+    again = _parse_with(memo, name, parser)
+    assert first == again == replay(name, parser)
+
+
+@pytest.mark.parametrize("name,parser", MEMOIZED)
+def test_memo_hands_out_copies(name, parser):
+    memo = {}
+    for item in _parse_with(memo, name, parser):
+        # What callers do (dev names, popped ifindex), and worse: nothing reaches the kept results.
+        item["dev"] = "changed"
+        item.pop("ifindex", None)
+        for value in item.values():
+            if isinstance(value, list):
+                value.append("changed")
+                for hop in value:
+                    if isinstance(hop, dict):
+                        hop["dev"] = "changed"
+    assert _parse_with(memo, name, parser) == replay(name, parser)
+
+
+def test_memo_is_bounded(monkeypatch):
+    monkeypatch.setattr(_netlink, "_MEMO_MAX", 2)
+    memo = {}
+    assert _parse_with(memo, "routes_all", _netlink.parse_route) == replay("routes_all", _netlink.parse_route)
+    assert len(memo[_netlink.parse_route]) == 2
+
+
+def test_link_layouts_give_what_a_full_walk_gives():
+    _netlink._LINK_LAYOUTS.clear()
+    for _round in range(2):  # the second round answers from the layouts the first one kept
+        for chunk in chunks("links"):
+            for off, length in _messages(chunk):
+                start, end = off + 16, off + length
+                walked = _netlink._attrs(chunk, start + 16, end)
+                expected = dict((atype, span) for atype, span in walked.items() if atype in _netlink._LINK_ATTRS)
+                assert _netlink._link_attrs(chunk, start, end) == expected
+    assert _netlink._LINK_LAYOUTS
+
+
+def test_a_link_of_a_known_size_with_other_headers_is_walked():
+    chunk = chunks("links")[0]
+    off, length = next((off, length) for off, length in _messages(chunk)
+                       if struct.unpack_from("=H", chunk, off + 4)[0] == _netlink.RTM_NEWLINK)
+    message = bytearray(chunk[off:off + length])
+    _netlink._LINK_LAYOUTS.clear()
+    before = _netlink.parse_link(message, 16, length)
+    # Same length, but the name attribute retyped (IFLA_IFNAME 3 -> IFLA_IFALIAS 20): the layout kept
+    # for this length no longer matches, so the message is walked again and has no name.
+    pos = 32
+    while struct.unpack_from("=H", message, pos + 2)[0] & 0x3FFF != _netlink.IFLA_IFNAME:
+        pos += (struct.unpack_from("=H", message, pos)[0] + 3) & ~3
+    struct.pack_into("=H", message, pos + 2, 20)
+    after = _netlink.parse_link(message, 16, length)
+    assert before["name"] is not None and after["name"] is None
+    assert dict(after, name=before["name"]) == before
+
+
+def test_a_receive_timeout_of_the_blocking_socket_is_a_netlink_error():
+    class Silent(_FakeSocket):
+        def recv_into(self, buf):
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    nl = _fake([])
+    nl.sock = Silent([])
+    with pytest.raises(NetlinkError) as caught:
+        nl.links()
+    assert caught.value.errno == errno.ETIMEDOUT and "0.5 s" in str(caught.value)

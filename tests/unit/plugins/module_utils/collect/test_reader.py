@@ -111,7 +111,7 @@ class FakeSocket:
 
     opened = []
 
-    def __init__(self, timeout=5.0, buffer=None):
+    def __init__(self, timeout=5.0, buffer=None, memo=None):
         FakeSocket.opened.append(self)
         self.calls = []
 

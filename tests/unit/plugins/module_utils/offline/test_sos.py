@@ -96,6 +96,13 @@ def test_run_offline_marks_what_text_cannot_give(tmp_path):
     offline = [item for item in diagnosis["not_checked"] if item["kind"] == "offline"]
     assert any(item["check"] == "traffic" for item in offline)
     assert any(item["check"] == "tc_redirects" and item["reason"].startswith("not checked (offline): ") for item in offline)
+    # A gap costs only the families of rules that concern the host: a Kubernetes worker has no Neutron DHCP
+    # agent, router or CloudStack port matrix to miss.
+    from ansible_collections.cloudnet.triage.plugins.module_utils.rules._registry import registered_rules
+
+    for code in ("dhcp_server_down", "router_missing", "required_port_blocked"):
+        family = next(rule.family for rule in registered_rules() if rule.code == code)
+        assert not any(item["check"] == family for item in offline), family
     assert not any(item["kind"] == "not_collected" for item in diagnosis["not_checked"])
     assert diagnosis["source"]["kind"] == "sos" and {item["host"] for item in diagnosis["source"]["reports"]} == {"podvm", "worker"}
     assert diagnosis["verdict"] == "not_verified"

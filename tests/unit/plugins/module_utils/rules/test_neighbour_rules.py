@@ -214,6 +214,32 @@ def test_bad_digest_names_host_field_and_value():
     assert "arp.neighbours[0]" in str(err.value) and "list of 5" in str(err.value)
 
 
+@pytest.mark.parametrize("col, value, why", [
+    (2, "198.18.10.999", "expected an IP address"),
+    (2, 198, "expected a string"),
+    (3, "52:54:00:AA:01:63", "expected a MAC"),
+    (3, 7, "expected a string or null"),
+    (3, None, "entry holds the MAC it resolved to"),
+])
+def test_bad_neighbour_value_refuses_that_hosts_neighbours_only(col, value, why):
+    # Addresses and MACs of entries that match no owner are checked once the owners are known: the error
+    # still names host, field and value, and a tolerant run keeps the host's owned addresses.
+    from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
+
+    fleet = seed_fleet(digests=True)
+    fleet["podvm"]["arp"]["neighbours"][0][col] = value
+    with pytest.raises(DigestError) as err:
+        check_arp(fleet)
+    assert str(err.value).startswith("host podvm: arp.neighbours[0][%d] = " % col) and why in str(err.value)
+    model = build_model(copy.deepcopy(fleet), strict=False)
+    podvm = model.hosts["podvm"]
+    assert "neighbours" not in podvm.sections and "addresses" in podvm.sections
+    assert any(owner[0] == "podvm" for owners in model.owners.values() for owner in owners)
+    assert [item["check"] for item in model.refused if item["host"] == "podvm"] == ["arp_consistency"]
+    assert "arp.neighbours[0][%d]" % col in model.refused[0]["reason"]
+    assert model.hosts["worker"].neighbour_rest is not None
+
+
 def test_bad_netns_facts_name_host_field_and_value():
     fleet = seed_fleet()
     fleet["worker"]["netns"]["namespaces"][1]["addresses"][0]["address"] = None

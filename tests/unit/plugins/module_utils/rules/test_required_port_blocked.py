@@ -219,8 +219,21 @@ def test_a_role_host_without_sockets_or_firewall_is_said_and_others_owe_nothing(
         del ns["sockets"], ns["firewall"]
     findings, notes = run(fleet)
     assert findings == []
-    assert sorted((item["host"], item["reason"].split(":")[1].strip()) for item in notes) == [
-        ("mgmt1", "its firewall rules not checked"), ("mgmt1", "its listening side not checked")]
+    # Neither half: the engine says it once (needs_any), naming both sections and why each is missing.
+    assert [(item["host"], item["kind"]) for item in notes] == [("mgmt1", "not_collected")]
+    assert notes[0]["reason"].startswith("neither sockets (no listening sockets read on this host")
+    assert "nor firewall (no firewall rules read on this host" in notes[0]["reason"]
+
+
+@pytest.mark.parametrize("lacking, what", [("firewall", "its firewall rules"), ("sockets", "its listening side")])
+def test_a_role_host_read_with_one_half_is_checked_with_it_and_says_the_other(lacking, what):
+    fleet = zone()
+    facts = fleet["mgmt1"]["host"]
+    facts["sections"] = [name for name in facts["sections"] if name != lacking]
+    for ns in facts["namespaces"]:
+        del ns[lacking]
+    notes = run(fleet)[1]
+    assert [(item["host"], item["reason"].split(":")[1].strip()) for item in notes] == [("mgmt1", "%s not checked" % what)]
 
 
 def test_no_roles_in_the_inventory_is_said():
