@@ -81,22 +81,13 @@ def _run(model, rules, unreachable, strict, culprits=None):
         not_checked.append({"check": module_name.lstrip("_"), "host": None, "kind": "failed",
                             "reason": "check module not available: %s" % reason})
     for rule in rules:
-        family = FAMILIES.get(rule.family)
         view = model.for_rule(rule)
-        for state in model.reachable_hosts():
-            if family is not None and not family.applies(state.platform, state.tier):
-                continue   # e.g. no OVS checks owed by a switch stand-in (tier fabric)
-            if not rule.concerns(state, view):
-                continue   # its platforms, and the hosts it concerns (a network node's rule owes a compute node nothing)
-            gap = _lacking(rule, state)
-            if gap is not None:
-                reason, kind = gap
-                not_checked.append({"check": rule.family, "host": state.name, "reason": reason, "kind": kind})
-            elif state.unseen and any(need in NETNS_SECTIONS + ("tunnels",) for need in rule.needs):
-                # Checked in what was read; what the facts do not show (a namespace denied) is not.
-                not_checked.append({"check": rule.family, "host": state.name, "kind": _unseen_kind(state.unseen),
-                                    "reason": "not evaluated where this host's facts do not reach: %s"
-                                              % "; ".join(state.unseen[:5])})
+        try:
+            not_checked.extend(_owed(model, rule, view))
+        except Exception as exc:  # pylint: disable=broad-except  # a rule's own hosts predicate, over odd facts
+            not_checked.append({"check": rule.family, "host": None, "kind": "failed",
+                                "reason": "check failed: %s: %s" % (type(exc).__name__, exc)})
+            continue
         try:
             found, notes = rule.evaluate(view)
         except FactsError as exc:
@@ -125,6 +116,26 @@ def _run(model, rules, unreachable, strict, culprits=None):
             keys.add(key)
             unique.append(item)
     return findings, unique
+
+
+def _owed(model, rule, view):
+    """The not_checked items of a rule's declared needs: each reachable host it concerns that lacks them."""
+    family = FAMILIES.get(rule.family)
+    owed = []
+    for state in model.reachable_hosts():
+        if family is not None and not family.applies(state.platform, state.tier):
+            continue   # e.g. no OVS checks owed by a switch stand-in (tier fabric)
+        if not rule.concerns(state, view):
+            continue   # its platforms, and the hosts it concerns (a network node's rule owes a compute node nothing)
+        gap = _lacking(rule, state)
+        if gap is not None:
+            reason, kind = gap
+            owed.append({"check": rule.family, "host": state.name, "reason": reason, "kind": kind})
+        elif state.unseen and any(need in NETNS_SECTIONS + ("tunnels",) for need in rule.needs):
+            # Checked in what was read; what the facts do not show (a namespace denied) is not.
+            owed.append({"check": rule.family, "host": state.name, "kind": _unseen_kind(state.unseen),
+                         "reason": "not evaluated where this host's facts do not reach: %s" % "; ".join(state.unseen[:5])})
+    return owed
 
 
 def _gap(state, need):

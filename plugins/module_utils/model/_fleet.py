@@ -87,6 +87,11 @@ _MISSING = {
 }
 
 
+# The text lengths of the MACs ARP and ND resolve to (Ethernet, IPoIB): what the digest's neighbour MACs may be
+# (model._facts check_mac); a device's MAC may be another length (GRE, 4 octets).
+_ARP_MAC_LENGTHS = (17, 59)
+
+
 class HostState(object):
     """One inventory host as the model knows it."""
 
@@ -242,7 +247,8 @@ class Model(object):
                 owners[ip] = [owner]
             else:
                 found.append(owner)
-            if mac and not owner[4]:
+            if mac and not owner[4] and len(mac) in _ARP_MAC_LENGTHS:
+                # Only a MAC an ARP entry may hold: an entry equal to it is then explained with values checked.
                 plain_first(ip, owner[3])
         for ns, dev, mac in digest.get("macs") or ():
             key = (host, names[ns], names[dev])

@@ -16,7 +16,6 @@ MAC is not M is dropped there.
 
 from __future__ import annotations
 
-
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._findings import evidence, finding
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._remedy import command, comment
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import ns_field, where

@@ -52,7 +52,7 @@ def _timed_rules(times):
             finally:
                 times[rule.family] = times.get(rule.family, 0.0) + time.perf_counter() - started
         return Rule(rule.code, rule.family, rule.needs, evaluate, platforms=rule.platforms, needs_any=rule.needs_any,
-                    hosts=rule.hosts)
+                    hosts=rule.hosts, probes=rule.probes)
 
     return [timed(rule) for rule in registered_rules()]
 

@@ -165,5 +165,5 @@ def test_the_reports_timing_wrapper_keeps_the_whole_declaration():
     timed = dict((rule.code, rule) for rule in _timed_rules({}))
     for original in (_dhcp_server_down.RULE, _required_port_blocked.RULE, _bond_degraded.RULE, _fabric_vlan_blocked.RULE):
         copied = timed[original.code]
-        assert (copied.needs, copied.needs_any, copied.hosts, copied.platforms) == (
-            original.needs, original.needs_any, original.hosts, original.platforms)
+        assert (copied.needs, copied.needs_any, copied.hosts, copied.platforms, copied.probes) == (
+            original.needs, original.needs_any, original.hosts, original.platforms, original.probes)

@@ -220,3 +220,18 @@ def test_a_network_node_whose_read_missed_a_namespace_is_said(family):
     _findings, not_checked = evaluate(neutron.fleet(network1=node), families=(family,))
     assert derived(not_checked, family) == [
         ("network1", "denied", "not evaluated where this host's facts do not reach: namespace qdhcp-other denied")]
+
+
+def test_a_hosts_predicate_that_raises_is_one_failed_check_not_a_crash():
+    fleet = {"hv1": plain("hv1", ["links"])}
+
+    def broken(state, model):
+        raise AttributeError("'list' object has no attribute 'get'")
+
+    seen = []
+    _findings, not_checked = evaluate(fleet, rules=[recording([], hosts=broken), recording(seen, needs=("links",))],
+                                      strict=False)
+    assert [(item["kind"], item["host"]) for item in not_checked if item["reason"].startswith("check failed")] == [
+        ("failed", None)]
+    assert "AttributeError" in next(item["reason"] for item in not_checked if item["kind"] == "failed")
+    assert seen == ["hv1"]   # the next rule still ran

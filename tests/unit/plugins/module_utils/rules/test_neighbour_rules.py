@@ -240,6 +240,24 @@ def test_bad_neighbour_value_refuses_that_hosts_neighbours_only(col, value, why)
     assert model.hosts["worker"].neighbour_rest is not None
 
 
+def test_an_entry_equal_to_an_owner_with_a_mac_arp_cannot_hold_is_still_refused():
+    # The owner came from namespace facts, whose device MACs may be of any length (GRE: 4 octets); an ARP entry's
+    # may not, so matching that owner does not make the entry's MAC a valid one.
+    from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
+
+    owner = single_owner_facts("gre", "198.18.20.5", "0a:00:00:01")
+    client = single_owner_facts("client", "198.18.20.6", "02:00:00:00:00:06",
+                                neighbours=[neigh("eth1", "198.18.20.5", "0a:00:00:01")])
+    fleet = fleet_of(owner, client)
+    fleet["client"] = {"groups": [], "platform": "generic", "reachable": True, "errors": [],
+                       "arp": build_digest(client, "client")}
+    with pytest.raises(DigestError) as err:
+        build_model(copy.deepcopy(fleet))
+    assert str(err.value).startswith("host client: arp.neighbours[0][3] = ") and "expected a MAC" in str(err.value)
+    model = build_model(fleet, strict=False)
+    assert "neighbours" not in model.hosts["client"].sections
+
+
 def test_bad_netns_facts_name_host_field_and_value():
     fleet = seed_fleet()
     fleet["worker"]["netns"]["namespaces"][1]["addresses"][0]["address"] = None
