@@ -745,16 +745,21 @@ class NetlinkSocket:
     # {parser: {message bytes: result}} shared by the sockets of one read (parse_messages' memo), or None.
     memo = None
 
+    # The netlink family; subclasses for other families (sock_diag, nftables) reuse the whole exchange loop.
+    PROTOCOL = NETLINK_ROUTE
+
     def __init__(self, timeout=5.0, buffer=None, memo=None):
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, self.PROTOCOL)
         try:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-            try:
-                # Lets the kernel filter route dumps by table; older kernels just ignore the filter.
-                self.sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
-                self.strict = True
-            except OSError:
-                self.strict = False
+            self.strict = False
+            if self.PROTOCOL == NETLINK_ROUTE:
+                try:
+                    # Lets the kernel filter route dumps by table; older kernels just ignore the filter.
+                    self.sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
+                    self.strict = True
+                except OSError:
+                    pass
             self.sock.bind((0, 0))
             self._bound(timeout)
             self.timeout = timeout

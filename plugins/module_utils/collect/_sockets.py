@@ -63,21 +63,10 @@ def parse_inet_diag(buf, off, end):
 class DiagSocket(NetlinkSocket):
     """A NETLINK_SOCK_DIAG socket reusing the collection's request/reply loop (bounds, timeout, retry)."""
 
-    def __init__(self, timeout=1.0, buffer=None):  # pylint: disable=super-init-not-called
-        # The parent opens NETLINK_ROUTE; everything else of it is reused.
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-            self.sock.bind((0, 0))
-            self.sock.settimeout(timeout)
-        except Exception:
-            self.sock.close()
-            raise
-        self.timeout = timeout
-        self.strict = False
-        self.buf = buffer if buffer is not None else bytearray(1 << 20)
-        self.seq = 0
-        self.recorder = None
+    PROTOCOL = NETLINK_SOCK_DIAG
+
+    def __init__(self, timeout=1.0, buffer=None):
+        super().__init__(timeout, buffer)
 
     def inet(self, family, protocol, states):
         body = _REQ.pack(family, protocol, 0, states) + b"\0" * _SOCKID

@@ -239,21 +239,10 @@ def parse_rule(buf, off, end):
 class NftSocket(NetlinkSocket):
     """A NETLINK_NETFILTER socket reusing the collection's request/reply loop, for the nftables rule dump."""
 
-    def __init__(self, timeout=1.0):  # pylint: disable=super-init-not-called
-        # The parent opens NETLINK_ROUTE; everything else of it (exchange, bounds, retry) is reused.
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_NETFILTER)
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-            self.sock.bind((0, 0))
-            self.sock.settimeout(timeout)
-        except Exception:
-            self.sock.close()
-            raise
-        self.timeout = timeout
-        self.strict = False
-        self.buf = bytearray(1 << 20)
-        self.seq = 0
-        self.recorder = None
+    PROTOCOL = NETLINK_NETFILTER
+
+    def __init__(self, timeout=1.0):
+        super().__init__(timeout)
 
     def rules(self):
         body = _NFGEN.pack(0, 0, 0)  # NFPROTO_UNSPEC: every family's tables
