@@ -734,13 +734,10 @@ class Model(object):
         A digest the model derived from namespace facts is kept; one the input carried as it is (arp
         facts) is read from the input again, so a fleet of 10,000 digests streams through the rules
         instead of being held twice."""
-        for name, entry in self.source.items():
-            state = self.hosts.get(name)
-            if state is None or not state.reachable or "neighbours" not in state.sections:
+        for state in self.hosts.values():   # the source's order: build_model adds the hosts in it
+            if not state.reachable or "neighbours" not in state.sections:
                 continue
-            digest = state.digest
-            if digest is None and state.digest_source == "arp":
-                digest = entry.get("arp") if "arp" in entry else entry
+            digest = self.digest_of(state)
             if digest is not None:
                 yield state, digest
 
