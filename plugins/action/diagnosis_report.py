@@ -16,30 +16,18 @@ class ActionModule(ControllerAction):
     NAME = "cloudnet.triage.diagnosis_report"
     SPEC = action_spec(DOCUMENTATION)
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        args = self.validated()
-        try:
-            report = run_report(args["hosts"], args["collected"], args["active_hosts"], args["report_dir"], args["formats"],
-                                graphviz=args["graphviz"], junit_fail_on=args["junit_fail_on"], fail_on=args["fail_on"],
-                                outside=dict((str(name), str(address or name)) for name, address in args["outside"].items()),
-                                plan=args["plan"], probe_results=args["probe_results"], records=args.get("neutron"))
-            if args.get("facts_dir"):
-                # What this action got per host, saved as is: an offline run replays the same path.
-                result["facts_files"] = write_saved(args["facts_dir"], args["hosts"], args["collected"], args["active_hosts"])
-        except (ValueError, TypeError, OSError) as exc:
-            raise self.error(exc)
-        result.update(
-            changed=False,
-            diagnosis=report["diagnosis"],
-            report_dir=report["report_dir"],
-            files=report["files"],
-            render_errors=report["errors"],
-            lines=report["lines"],
-            gate=report["gate"],
-            ansible_facts={"report_fleet": report["fleet"], "report_diagnosis": report["diagnosis"],
-                           "report_path": report["report_dir"]},
-        )
+    def act(self, args):
+        report = run_report(args["hosts"], args["collected"], args["active_hosts"], args["report_dir"], args["formats"],
+                            graphviz=args["graphviz"], junit_fail_on=args["junit_fail_on"], fail_on=args["fail_on"],
+                            outside=dict((str(name), str(address or name)) for name, address in args["outside"].items()),
+                            plan=args["plan"], probe_results=args["probe_results"], records=args.get("neutron"))
+        result = dict(diagnosis=report["diagnosis"], report_dir=report["report_dir"], files=report["files"],
+                      render_errors=report["errors"], lines=report["lines"], gate=report["gate"],
+                      ansible_facts={"report_fleet": report["fleet"], "report_diagnosis": report["diagnosis"],
+                                     "report_path": report["report_dir"]})
+        if args.get("facts_dir"):
+            # What this action got per host, saved as is: an offline run replays the same path.
+            result["facts_files"] = write_saved(args["facts_dir"], args["hosts"], args["collected"], args["active_hosts"])
         if args["set_stats"]:
             # What set_stats would publish, for AWX workflows (the strategy reads ansible_stats from any result).
             result["ansible_stats"] = {"data": report["stats"], "per_host": False, "aggregate": True}

@@ -15,16 +15,9 @@ class ActionModule(ControllerAction):
     NAME = "cloudnet.triage.offline_report"
     SPEC = action_spec(DOCUMENTATION)
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        args = self.validated()
-        try:
-            report = run_offline(args["report_dir"], args["formats"], facts_dir=args["facts_dir"], sos_dir=args["sos_dir"],
-                                 expect_ovs=args["expect_ovs"], graphviz=args["graphviz"],
-                                 junit_fail_on=args["junit_fail_on"], fail_on=args["fail_on"])
-        except (ValueError, TypeError, OSError) as exc:
-            raise self.error(exc)
-        result.update(changed=False, diagnosis=report["diagnosis"], report_dir=report["report_dir"],
-                      files=report["files"], render_errors=report["errors"], lines=report["lines"],
-                      gate=report["gate"], reports=report["reports"])
-        return result
+    def act(self, args):
+        report = run_offline(args["report_dir"], args["formats"], facts_dir=args["facts_dir"], sos_dir=args["sos_dir"],
+                             expect_ovs=args["expect_ovs"], graphviz=args["graphviz"],
+                             junit_fail_on=args["junit_fail_on"], fail_on=args["fail_on"])
+        return dict(diagnosis=report["diagnosis"], report_dir=report["report_dir"], files=report["files"],
+                    render_errors=report["errors"], lines=report["lines"], gate=report["gate"], reports=report["reports"])

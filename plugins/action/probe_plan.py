@@ -17,15 +17,9 @@ class ActionModule(ControllerAction):
     NAME = "cloudnet.triage.probe_plan"
     SPEC = action_spec(DOCUMENTATION)
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        args = self.validated()
-        try:
-            fleet = build_fleet(list(args["hosts"]), list(args["collected"]), list(args["active_hosts"]))
-            plan = probe_plan(build_model(fleet, strict=False), args["question"], active=args["active"],
-                              rounds=args["rounds"], bound=args["bound"])
-        except (ValueError, TypeError) as exc:
-            # The question's error names the field and the value; nothing has been sent yet.
-            raise self.error(exc)
-        result.update(changed=False, plan=plan, ansible_facts={"probe_plan": plan})
-        return result
+    def act(self, args):
+        # A question's error names the field and the value; nothing has been sent yet.
+        fleet = build_fleet(list(args["hosts"]), list(args["collected"]), list(args["active_hosts"]))
+        plan = probe_plan(build_model(fleet, strict=False), args["question"], active=args["active"],
+                          rounds=args["rounds"], bound=args["bound"])
+        return dict(plan=plan, ansible_facts={"probe_plan": plan})

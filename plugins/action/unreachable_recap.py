@@ -16,7 +16,5 @@ class ActionModule(ControllerAction):
     NAME = "cloudnet.triage.unreachable_recap"
     SPEC = action_spec(DOCUMENTATION)
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        result.update(changed=False, unreachable=True, msg=self.validated()["msg"])
-        return result
+    def act(self, args):
+        return dict(unreachable=True, msg=args["msg"])

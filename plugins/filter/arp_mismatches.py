@@ -18,14 +18,8 @@ description:
     (Kata peer-pods, seed 001, the pod's eth0 redirected into a tunnel whose far end has its own MAC).
     Each such entry yields an C(arp_mac_mismatch) finding with the evidence along the path and the remedy.
   - Owners are indexed by address once (a hash join), so 1,000s of hosts correlate in seconds.
-options:
-  _input:
-    description:
-      - The fleet dict keyed by inventory hostname (each value with C(arp) digests from
-        M(cloudnet.triage.arp_consistency) or C(netns) facts from M(cloudnet.triage.netns_probe)),
-        or a dict of host name to C(cloudnet.triage.arp/1) digest.
-    type: dict
-    required: true
+extends_documentation_fragment:
+  - cloudnet.triage.fleet_input
 """
 
 EXAMPLES = r"""
@@ -51,11 +45,9 @@ _value:
 import functools
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import findings_of
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 
 arp_mismatches = documented_filter(DOCUMENTATION, functools.partial(findings_of, codes=("arp_mac_mismatch",)), input_name="fleet")
 
 
-class FilterModule(object):
-    def filters(self):
-        return {"arp_mismatches": arp_mismatches}
+FilterModule = filter_module(arp_mismatches)

@@ -63,11 +63,9 @@ _value:
 """
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import diagnose
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 
 diagnose_filter = documented_filter(DOCUMENTATION, diagnose, input_name="fleet")
 
 
-class FilterModule(object):
-    def filters(self):
-        return {"diagnose": diagnose_filter}
+FilterModule = filter_module(diagnose_filter)

@@ -18,14 +18,8 @@ description:
     VRRP-style) and owners in different namespaces of one host (overlapping tenant networks) are not reported.
   - Severity critical when some host's neighbour entry resolves the address (the clash reaches traffic),
     warning otherwise.
-options:
-  _input:
-    description:
-      - The fleet dict keyed by inventory hostname (each value with C(arp) digests from
-        M(cloudnet.triage.arp_consistency) or C(netns) facts from M(cloudnet.triage.netns_probe)),
-        or a dict of host name to C(cloudnet.triage.arp/1) digest.
-    type: dict
-    required: true
+extends_documentation_fragment:
+  - cloudnet.triage.fleet_input
 """
 
 EXAMPLES = r"""
@@ -54,11 +48,9 @@ _value:
 import functools
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import findings_of
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 
 duplicate_ips = documented_filter(DOCUMENTATION, functools.partial(findings_of, codes=("duplicate_ip",)), input_name="fleet")
 
 
-class FilterModule(object):
-    def filters(self):
-        return {"duplicate_ips": duplicate_ips}
+FilterModule = filter_module(duplicate_ips)

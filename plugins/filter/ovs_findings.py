@@ -46,11 +46,9 @@ _value:
 import functools
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import family_report
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 
 ovs_findings = documented_filter(DOCUMENTATION, functools.partial(family_report, families=("ovs_ports", "ovs_bonds")), input_name="fleet")
 
 
-class FilterModule(object):
-    def filters(self):
-        return {"ovs_findings": ovs_findings}
+FilterModule = filter_module(ovs_findings)

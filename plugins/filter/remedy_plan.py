@@ -69,12 +69,10 @@ _value:
       elements: str
 """
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 from ansible_collections.cloudnet.triage.plugins.plugin_utils._remedy_plan import remedy_plan as _remedy_plan
 
 remedy_plan = documented_filter(DOCUMENTATION, _remedy_plan, input_name="diagnosis")
 
 
-class FilterModule:
-    def filters(self):
-        return {"remedy_plan": remedy_plan}
+FilterModule = filter_module(remedy_plan)

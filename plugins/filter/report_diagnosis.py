@@ -42,7 +42,7 @@ _value:
 """
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import diagnose
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 
 
 def _diagnosis(fleet, limit=None):
@@ -53,6 +53,4 @@ def _diagnosis(fleet, limit=None):
 report_diagnosis = documented_filter(DOCUMENTATION, _diagnosis, input_name="fleet")
 
 
-class FilterModule:
-    def filters(self):
-        return {"report_diagnosis": report_diagnosis}
+FilterModule = filter_module(report_diagnosis)

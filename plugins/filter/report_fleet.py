@@ -55,11 +55,9 @@ _value:
 """
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._collected import build_fleet
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 
 report_fleet = documented_filter(DOCUMENTATION, build_fleet, input_name="hosts")
 
 
-class FilterModule:
-    def filters(self):
-        return {"report_fleet": report_fleet}
+FilterModule = filter_module(report_fleet)

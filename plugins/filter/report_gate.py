@@ -40,12 +40,10 @@ _value:
   type: bool
 """
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._verdict import gate
 
 report_gate = documented_filter(DOCUMENTATION, gate, input_name="diagnosis")
 
 
-class FilterModule:
-    def filters(self):
-        return {"report_gate": report_gate}
+FilterModule = filter_module(report_gate)

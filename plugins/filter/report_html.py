@@ -54,12 +54,10 @@ _value:
   type: str
 """
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._html import html_report
 
 report_html = documented_filter(DOCUMENTATION, html_report, input_name="diagnosis")
 
 
-class FilterModule:
-    def filters(self):
-        return {"report_html": report_html}
+FilterModule = filter_module(report_html)

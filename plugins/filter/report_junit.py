@@ -51,12 +51,10 @@ _value:
   type: str
 """
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._junit import junit_xml
 
 report_junit = documented_filter(DOCUMENTATION, junit_xml, input_name="diagnosis")
 
 
-class FilterModule:
-    def filters(self):
-        return {"report_junit": report_junit}
+FilterModule = filter_module(report_junit)

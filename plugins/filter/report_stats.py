@@ -39,12 +39,10 @@ _value:
   type: dict
 """
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._verdict import stats
 
 report_stats = documented_filter(DOCUMENTATION, stats, input_name="diagnosis")
 
 
-class FilterModule:
-    def filters(self):
-        return {"report_stats": report_stats}
+FilterModule = filter_module(report_stats)

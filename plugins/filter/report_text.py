@@ -40,12 +40,10 @@ _value:
   elements: str
 """
 
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._text import terminal_lines
 
 report_text = documented_filter(DOCUMENTATION, terminal_lines, input_name="diagnosis")
 
 
-class FilterModule:
-    def filters(self):
-        return {"report_text": report_text}
+FilterModule = filter_module(report_text)

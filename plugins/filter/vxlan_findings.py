@@ -17,11 +17,8 @@ description:
     (C(vxlan_peer_mismatch)); overlay MTU plus encapsulation overhead above the underlay MTU, ends with
     different MTUs, DF pings refused (C(mtu_overhead)).
 positional: _input
-options:
-  _input:
-    description: Fleet dict, or hostname to C(cloudnet.triage.vxlan/1) facts.
-    type: dict
-    required: true
+extends_documentation_fragment:
+  - cloudnet.triage.fleet_input.vxlan
 """
 
 EXAMPLES = r"""
@@ -39,11 +36,9 @@ _value:
 import functools
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import family_report
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 
 vxlan_findings = documented_filter(DOCUMENTATION, functools.partial(family_report, families=("vxlan_peer", "vxlan_mtu")), input_name="fleet")
 
 
-class FilterModule(object):
-    def filters(self):
-        return {"vxlan_findings": vxlan_findings}
+FilterModule = filter_module(vxlan_findings)

@@ -19,11 +19,8 @@ description:
   - OVS interfaces of type C(vxlan) in the hosts' C(ovs) facts (M(cloudnet.triage.ovs_port_owner)) are tunnel ends
     too, with C(options:remote_ip), C(options:key) as VNI and C(options:dst_port); C(flow) values are not compared.
 positional: _input
-options:
-  _input:
-    description: Fleet dict, or hostname to C(cloudnet.triage.vxlan/1) facts.
-    type: dict
-    required: true
+extends_documentation_fragment:
+  - cloudnet.triage.fleet_input.vxlan
 """
 
 EXAMPLES = r"""
@@ -50,7 +47,7 @@ _value:
 """
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
-from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter
+from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import documented_filter, filter_module
 
 
 def _pairs(fleet):
@@ -62,6 +59,4 @@ def _pairs(fleet):
 vxlan_pairs = documented_filter(DOCUMENTATION, _pairs, input_name="fleet")
 
 
-class FilterModule:
-    def filters(self):
-        return {"vxlan_pairs": vxlan_pairs}
+FilterModule = filter_module(vxlan_pairs)

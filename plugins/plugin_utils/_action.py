@@ -13,9 +13,6 @@ fragments it extends, are the argument spec. One definition, no copy to drift.
 
 from __future__ import annotations
 
-import importlib
-
-import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
@@ -24,19 +21,10 @@ from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import fil
 
 __all__ = ["ControllerAction", "action_spec"]
 
-_FRAGMENTS = "ansible_collections.cloudnet.triage.plugins.doc_fragments."
-
 
 def action_spec(documentation):
     """The argument spec of a module DOCUMENTATION, with the options of its cloudnet.triage doc fragments."""
-    doc = yaml.safe_load(documentation)
-    spec = dict(filter_interface(documentation).spec)
-    for fragment in doc.get("extends_documentation_fragment") or ():
-        name = fragment.split(".")[-1]
-        extra = importlib.import_module(_FRAGMENTS + name).ModuleDocFragment.DOCUMENTATION
-        for option, value in filter_interface(extra).spec.items():
-            spec.setdefault(option, value)
-    return spec
+    return dict(filter_interface(documentation).spec)
 
 
 class ControllerAction(ActionBase):
@@ -57,3 +45,19 @@ class ControllerAction(ActionBase):
     def error(self, exc):
         """The AnsibleActionFail to raise for ``exc``, named after the action."""
         return AnsibleActionFail("%s: %s" % (self.NAME, exc))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ControllerAction, self).run(tmp, task_vars)
+        args = self.validated()
+        try:
+            result.update(self.act(args))
+        except (ValueError, TypeError, OSError) as exc:
+            # Arguments the module's checks refused, or a report directory that cannot be written.
+            raise self.error(exc)
+        result["changed"] = False
+        return result
+
+    def act(self, args):
+        """What the action returns, from its validated arguments; ValueError, TypeError or OSError for what it
+        cannot do (raised as the action's failure, named after it)."""
+        raise NotImplementedError

@@ -19,6 +19,7 @@ Controller side only (filters run where Ansible and PyYAML are).
 from __future__ import annotations
 
 import functools
+import importlib
 from collections import namedtuple
 
 import yaml
@@ -26,9 +27,10 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-__all__ = ["FilterArgumentError", "FilterInterface", "documented_filter", "filter_arguments", "filter_interface"]
+__all__ = ["FilterArgumentError", "FilterInterface", "documented_filter", "filter_arguments", "filter_interface", "filter_module"]
 
 COLLECTION = "cloudnet.triage"
+_FRAGMENTS = "ansible_collections.cloudnet.triage.plugins.doc_fragments."
 
 # What an option's documentation says that ArgumentSpecValidator enforces.
 _SPEC_KEYS = ("type", "elements", "default", "choices", "required")
@@ -49,11 +51,27 @@ class FilterInterface(namedtuple("FilterInterface", "name short_description inpu
     by position after the input, and the argument spec of its options."""
 
 
+def _fragment_options(doc):
+    """The options of the cloudnet.triage doc fragments a DOCUMENTATION extends (``cloudnet.triage.NAME`` for the
+    fragment's DOCUMENTATION, ``cloudnet.triage.NAME.VAR`` for its attribute VAR), as ansible-doc merges them."""
+    options = {}
+    for fragment in doc.get("extends_documentation_fragment") or ():
+        parts = str(fragment).split(".")
+        if parts[:2] != COLLECTION.split(".") or len(parts) not in (3, 4):
+            continue
+        module = importlib.import_module(_FRAGMENTS + parts[2])
+        text = getattr(module.ModuleDocFragment, parts[3].upper() if len(parts) == 4 else "DOCUMENTATION")
+        options.update((yaml.safe_load(text) or {}).get("options") or {})
+    return options
+
+
 @functools.lru_cache(maxsize=None)
 def filter_interface(documentation):
-    """The FilterInterface of a DOCUMENTATION string (parsed once per string)."""
+    """The FilterInterface of a DOCUMENTATION string (parsed once per string), with the options of the doc
+    fragments it extends (its own options take precedence)."""
     doc = yaml.safe_load(documentation)
-    options = dict(doc.get("options") or {})
+    options = _fragment_options(doc)
+    options.update(doc.get("options") or {})
     input_doc = options.pop("_input", None) or {}
     positional = [name.strip() for name in str(doc.get("positional") or "").split(",")]
     # ``positional: _input, fail_on`` documents ``x | f('critical')``: the names after the input.
@@ -116,3 +134,15 @@ def documented_filter(documentation, function, input_name="input", errors=(Value
     run_filter.__name__ = run_filter.__qualname__ = interface.name
     run_filter.__doc__ = interface.short_description
     return run_filter
+
+
+def filter_module(*filters):
+    """The ``FilterModule`` class Ansible's loader asks a filter plugin file for: the documented_filter
+    functions given, each under its documented name."""
+    table = dict((function.__name__, function) for function in filters)
+
+    class FilterModule(object):
+        def filters(self):
+            return dict(table)
+
+    return FilterModule

@@ -6,6 +6,7 @@
 """Benchmark of the cross-host neighbour correlation (not part of the test suite; no root needed).
 
     PYTHONPATH=.venv/collections .venv/bin/python tests/perf/bench_correlate.py
+    ... --unchecked                                                 # also: what the digests' checks cost
     ... --hosts 1000 --neighbours 2000 --owned 200 --scale 10      # the issue's figures (default)
     ... --quick                                                     # 100 hosts, for a smoke run
 
@@ -14,7 +15,9 @@ devices in 10 namespaces and holds --neighbours entries, mostly for addresses ot
 segment own (right MAC; neighbour entries exist only for on-link addresses, --segment hosts per
 segment, 0 for anywhere in the fleet), some for addresses nobody owns (gateways outside), a few with
 a wrong MAC (injected faults, which must all be found). The fleet is generated lazily, host by host, from a seeded RNG, so the 10x run never
-holds all digests at once; the time spent generating is measured inside the run and subtracted. Each size runs in
+holds all digests at once; the time spent generating them, and freeing them again (dispose_in_generation: a
+diagnosis holds its facts while it correlates), is measured inside the run and subtracted, for ours and for the
+baseline commit's correlation alike (--free-in-run: the accounting before, which charged the freeing to both). Each size runs in
 its own process so peak RSS is that size's alone. Also prints the digest's average bytes per namespace
 on a realistic host (pod namespaces with a veth, a gateway, tc mirred and a tunnel).
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import json
 import os
 import random
@@ -68,6 +72,25 @@ def _ip(host, idx):
 
 def _mac(host, dev):
     return "02:%02x:%02x:%02x:00:%02x" % ((host >> 16) & 255, (host >> 8) & 255, host & 255, dev)
+
+
+def dispose_in_generation(cls):
+    """Make a LazyFleet class keep its last two digests and free the older ones inside its timed generation.
+
+    A diagnosis holds its facts (hostvars) while it correlates; here each digest is made on access and dropped
+    after use, and freeing its ~6,000 objects would otherwise fall in the correlation's time, once per pass.
+    Applied alike to this LazyFleet and to the baseline commit's (--baseline-child)."""
+    made = cls.digest
+
+    def digest(self, h):
+        kept = self.__dict__.setdefault("_kept", [])
+        kept.append(made(self, h))
+        if len(kept) > 2:
+            del kept[0]     # two accesses old: no caller holds it any more, it is freed here
+        return kept[-1]
+
+    cls.digest = digest
+    return cls
 
 
 class LazyFleet(object):
@@ -124,10 +147,23 @@ class LazyFleet(object):
                 "gateways": [], "local_findings": [], "errors": []}
 
 
-def run_size(hosts, neighbours, owned, faults, segment):
+def _without_checks():
+    """Not a product path: the model with the digests' shape and value checks replaced by pass-throughs, to
+    measure what the checks cost beside the lookups (the --unchecked reference)."""
+    from ansible_collections.cloudnet.triage.plugins.module_utils.model import _fleet
+
+    rest = _fleet.neighbour_rest
+    _fleet.quick_check = lambda digest, host=None, values=True, defer=False: digest
+    _fleet.neighbour_rest = lambda digest, host, plain, owners, values=True: rest(digest, host, plain, owners, values=False)
+
+
+def run_size(hosts, neighbours, owned, faults, segment, checked=True):
     from ansible_collections.cloudnet.triage.plugins.module_utils.diagnosis._engine import rules_of
     from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
     from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import paused_gc
+
+    if not checked:
+        _without_checks()
 
     fleet = LazyFleet(hosts, neighbours, owned, faults, segment)
     rules = rules_of(codes=("arp_mac_mismatch", "duplicate_ip"))
@@ -213,10 +249,24 @@ def realistic_digest_bytes():
     print(json.dumps({"digest_bytes": size, "namespaces": spaces, "bytes_per_namespace": round(size / float(spaces), 1)}))
 
 
+def baseline_child(script, hosts, neighbours, owned, faults, segment, dispose):
+    """The baseline commit's run_size, from its own benchmark script, with this script's accounting."""
+    spec = importlib.util.spec_from_file_location("baseline_bench_correlate", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if dispose:
+        dispose_in_generation(module.LazyFleet)
+    module.run_size(hosts, neighbours, owned, faults, segment)
+
+
 def _child(script, mode, hosts, args, pythonpath=None):
-    argv = [sys.executable, script, mode, "--hosts", str(hosts), "--neighbours", str(args.neighbours),
+    argv = [sys.executable, __file__, mode, "--hosts", str(hosts), "--neighbours", str(args.neighbours),
             "--owned", str(args.owned), "--segment", str(args.segment)]
-    if mode == "--child":
+    if mode == "--baseline-child":
+        argv += ["--baseline-script", script]
+    if args.free_in_run:
+        argv.append("--free-in-run")
+    if mode in ("--child", "--unchecked-child", "--baseline-child"):
         argv += ["--faults", str(args.faults)]
     env = dict(os.environ, PYTHONPATH=pythonpath) if pythonpath else None
     out = subprocess.run(argv, check=True, capture_output=True, text=True, env=env).stdout
@@ -234,14 +284,17 @@ def measure(args, baseline):
     load at the moment weighs on all three alike; the medians."""
     old_script = os.path.join(baseline, "ansible_collections", "cloudnet", "triage", "tests", "perf",
                               "bench_correlate.py") if baseline else None
-    runs, floors, before = [], [], []
+    runs, floors, before, unchecked = [], [], [], []
     for hosts in (args.hosts, args.hosts * args.scale):
-        ours, floor, theirs = [], [], []
+        ours, floor, theirs, bare = [], [], [], []
         for _round in range(max(1, args.repeat)):
             ours.append(_child(__file__, "--child", hosts, args))
             print("run:", json.dumps(ours[-1]))
+            if args.unchecked and hosts == args.hosts:
+                bare.append(_child(__file__, "--unchecked-child", hosts, args))
+                print("unchecked:", json.dumps(bare[-1]))
             if old_script:
-                theirs.append(_child(old_script, "--child", hosts, args, pythonpath=baseline))
+                theirs.append(_child(old_script, "--baseline-child", hosts, args, pythonpath=baseline))
                 print("baseline %s:" % args.baseline_ref, json.dumps(theirs[-1]))
             if not args.no_floor:
                 floor.append(_child(__file__, "--floor", hosts, args))
@@ -251,7 +304,9 @@ def measure(args, baseline):
             floors.append(_median(floor, "floor_s"))
         if theirs:
             before.append(_median(theirs, "correlate_s"))
-    return runs, floors, before
+        if bare:
+            unchecked.append(_median(bare, "correlate_s"))
+    return runs, floors, before, unchecked
 
 
 def main():
@@ -266,9 +321,17 @@ def main():
                              "(0: anywhere in the fleet, the worst case for the caches)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--unchecked-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline-script", help=argparse.SUPPRESS)
+    parser.add_argument("--free-in-run", action="store_true",
+                        help="free each generated digest where the correlation drops it, inside its time (the accounting "
+                             "before 2026-12-01, the issue's figures): shows what freeing the generator's digests costs")
     parser.add_argument("--digest", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-floor", action="store_true", help="skip the bare dict-lookup reference runs")
+    parser.add_argument("--unchecked", action="store_true",
+                        help="also run the 1x correlation with the digests' checks bypassed: what the checks cost")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of each size, interleaved with the baseline's; the figures are the medians")
     parser.add_argument("--baseline-ref", default=DEFAULT_BASELINE_REF,
@@ -277,8 +340,14 @@ def main():
     if args.digest:
         realistic_digest_bytes()
         return
-    if args.child:
-        run_size(args.hosts, args.neighbours, args.owned, args.faults, args.segment)
+    if args.baseline_child:
+        baseline_child(args.baseline_script, args.hosts, args.neighbours, args.owned, args.faults, args.segment,
+                       not args.free_in_run)
+        return
+    if args.child or args.unchecked_child:
+        if not args.free_in_run:
+            dispose_in_generation(LazyFleet)
+        run_size(args.hosts, args.neighbours, args.owned, args.faults, args.segment, checked=args.child)
         return
     if args.floor:
         dict_floor(args.hosts, args.neighbours, args.owned, args.segment)
@@ -289,7 +358,7 @@ def main():
     if args.baseline_ref and baseline is None:
         print("(baseline %s not in this checkout's history: no baseline rows)" % args.baseline_ref)
     try:
-        runs, floors, before = measure(args, baseline)
+        runs, floors, before, unchecked = measure(args, baseline)
     finally:
         if baseline:
             shutil.rmtree(baseline)
@@ -329,6 +398,12 @@ def main():
         ratio = base["correlate_s"] / max(floors[0]["floor_s"], 1e-6)
         print(row % ("correlate 1x / bare dict lookups 1x", ratio, "<= %.1f" % BASELINES["floor_ratio"],
                      BASELINES["before_floor_ratio"]))
+        if unchecked:
+            # The same correlation with the checks bypassed: how much of the distance to the floor is the checks.
+            bare = unchecked[0]["correlate_s"]
+            print("%-44s %12.2f %12s" % ("1x with the digests' checks bypassed (s)", bare, "reference"))
+            print("%-44s %12.2f %12s" % ("  its ratio to the bare dict lookups", bare / max(floors[0]["floor_s"], 1e-6), ""))
+            print("%-44s %12.2f %12s" % ("  the checks' share of ours 1x (s)", base["correlate_s"] - bare, ""))
     print("%-44s %12s %12s" % ("hosts per L2 segment (0: whole fleet)", args.segment, ""))
     print("%-44s %12s %12s" % ("load average at the end (2 shared cores)", "%.1f" % os.getloadavg()[0], ""))
     print("%-44s %12s %12s" % ("injected faults missed (1x / %dx)" % args.scale, "%d / %d" % (base["injected_missed"], big["injected_missed"]), "0 / 0"))

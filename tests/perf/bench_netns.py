@@ -16,6 +16,7 @@ Prints, side by side in one run:
 - the same through Ansible: a host_snapshot task (each encoding) and netns_probe's full facts against
   an ansible.builtin.ping task on the same lab host over the same connection (target: host_snapshot
   <= 1.0 s beyond the ping), the bytes each moved per namespace, and the controller's decode_snapshot;
+  with --baseline-ref, that commit's netns_probe through Ansible too, in the same rounds;
 - the brief's baselines (the seed's loop, `ip -all netns exec`, pyroute2).
 
 Everything runs inside a throwaway lab host (tests/lab/_netns_holder.py) and is torn down at the end,
@@ -54,6 +55,7 @@ BASELINES = {
     "reader_full": 0.38,          # the issue's "today": netns_probe's full inventory, in-process
     "baseline_reader": 0.38,
     "ansible_netns_probe_full": 2.5,   # the issue's "today": seconds beyond Ansible's own module overhead
+    "baseline_netns_probe_full": 2.5,
 }
 TARGETS = {"reader_full": 0.4, "reader_find_ip": 0.3}
 TARGET_BEYOND_PING = 1.0
@@ -180,6 +182,11 @@ def baseline_tree(ref):
         with open(os.path.join(package, name), "w") as handle:
             handle.write(proc.stdout)
     open(os.path.join(package, "__init__.py"), "w").close()
+    # The whole collection of that commit as well, for its netns_probe through Ansible.
+    collection = os.path.join(directory, "collections", "ansible_collections", "cloudnet", "triage")
+    os.makedirs(collection)
+    archive = subprocess.run(["git", "-C", REPO, "archive", ref], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", collection], input=archive.stdout, check=True)
     return directory
 
 
@@ -201,9 +208,12 @@ def child(holder, mode, target, repeat, extra_path=None):
     return figures
 
 
-def through_ansible(holder, module, args):
-    """One ad hoc task on the lab host over the nsenter connection: (seconds, result, bytes of the result)."""
+def through_ansible(holder, module, args, collections=None):
+    """One ad hoc task on the lab host over the nsenter connection: (seconds, result, bytes of the result).
+    ``collections``: where cloudnet.triage resolves from instead of this checkout (the baseline commit's)."""
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1")
+    if collections:
+        env["ANSIBLE_COLLECTIONS_PATH"] = collections
     argv = [ANSIBLE, "all", "-i", "lab,", "-c", "community.docker.nsenter",
             "-e", "ansible_nsenter_pid=%d" % holder.pid, "-e", "ansible_python_interpreter=%s" % VENV_PYTHON,
             "-m", module]
@@ -219,8 +229,9 @@ def through_ansible(holder, module, args):
     return wall, result, len(json.dumps(moved, separators=(",", ":")))
 
 
-def ansible_rows(holder, count, repeat):
-    """host_snapshot (both encodings) and netns_probe against a ping task, interleaved, best of repeat."""
+def ansible_rows(holder, count, repeat, baseline=None):
+    """host_snapshot (both encodings) and netns_probe against a ping task, interleaved, best of repeat; with
+    ``baseline`` (baseline_tree's directory), the baseline commit's netns_probe the same way, beside them."""
     from ansible_collections.cloudnet.triage.plugins.module_utils.collect._views import decode_snapshot
 
     tasks = [
@@ -231,11 +242,14 @@ def ansible_rows(holder, count, repeat):
          {"include_unnamed": False, "timeout": 600, "encoding": "json"}),
         ("ansible_netns_probe_full", "cloudnet.triage.netns_probe", {"include_unnamed": False, "timeout": 600}),
     ]
+    if baseline:
+        tasks.append(("baseline_netns_probe_full", "cloudnet.triage.netns_probe", {"include_unnamed": False, "timeout": 600}))
     times = dict((name, []) for name, _module, _args in tasks)
     results = {}
     for _round in range(repeat):
         for name, module, args in tasks:
-            wall, result, moved = through_ansible(holder, module, args)
+            collections = os.path.join(baseline, "collections") if name.startswith("baseline_") else None
+            wall, result, moved = through_ansible(holder, module, args, collections)
             times[name].append(wall)
             results[name] = (result, moved)
     ping = min(times["ansible_ping"])
@@ -255,6 +269,8 @@ def ansible_rows(holder, count, repeat):
                 note += "; decode_snapshot %.3f s; %d namespaces, entered %d; target <= %.1f s beyond the ping" % (
                     time.perf_counter() - start, len(decoded["namespaces"]), decoded["reader"]["entered"],
                     TARGET_BEYOND_PING)
+            elif name.startswith("baseline_"):
+                note += "; the baseline commit's netns_probe, same lab host, same run"
             else:
                 note += "; netns/1 facts as a structure (the issue's today: ~2.5 s beyond, 6.2 MB)"
             row["note"] = note
@@ -285,7 +301,7 @@ def run_size(count, skip, repeat, baseline):
                 if mode not in rows or figures["seconds"] < rows[mode]["seconds"]:
                     rows[mode] = figures
         if "ansible" not in skip:
-            rows.update(ansible_rows(holder, count, max(1, repeat // 2)))
+            rows.update(ansible_rows(holder, count, max(1, repeat // 2), baseline))
     return rows
 
 

@@ -27,17 +27,14 @@ import signal
 import struct
 import subprocess
 
-from ansible_collections.cloudnet.triage.plugins.module_utils.collect._netlink import NetlinkError
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._netlink import NetlinkError, _attr_list, _attrs, _scalar, _str
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect.probe._counters import (
     NftSocket,
     NFNL_SUBSYS_NFTABLES,
     NLM_F_DUMP,
     _FAMILIES,
     _NFGEN,
-    _attrs,
     _expression,
-    _items,
-    _text,
     _verdict,
     parse_rule,
 )
@@ -55,30 +52,24 @@ _POLICIES = {0: "drop", 1: "accept"}
 _PROC_NET = ("/proc/thread-self/net", "/proc/self/net")
 
 
-def _be(buf, span, fmt):
-    if span is None or span[1] - span[0] < fmt.size:
-        return None
-    return fmt.unpack_from(buf, span[0])[0]
-
-
 def parse_chain(buf, off, end):
     """NFT_MSG_NEWCHAIN payload -> {family, table, chain, hook, priority, policy, type} (hook None: a regular chain)."""
     if end - off < _NFGEN.size:
         return None
     family = _FAMILIES.get(buf[off], str(buf[off]))
-    attrs = _attrs(buf, off + _NFGEN.size, end)
+    attrs = _attrs(buf, off + _NFGEN.size, end, strict=False)
     hook = priority = None
     span = attrs.get(4)
     if span is not None:
-        nest = _attrs(buf, span[0], span[1])
-        number = _be(buf, nest.get(1), _BE32)
+        nest = _attrs(buf, span[0], span[1], strict=False)
+        number = _scalar(buf, nest.get(1), _BE32)
         names = _HOOKS.get(family, _INET_HOOKS)
         hook = names[number] if number is not None and number < len(names) else (None if number is None else str(number))
-        priority = _be(buf, nest.get(2), _BE32S)
-    policy = _be(buf, attrs.get(5), _BE32)
-    return {"family": family, "table": _text(buf, attrs.get(1)), "chain": _text(buf, attrs.get(3)), "hook": hook,
+        priority = _scalar(buf, nest.get(2), _BE32S)
+    policy = _scalar(buf, attrs.get(5), _BE32)
+    return {"family": family, "table": _str(buf, attrs.get(1)), "chain": _str(buf, attrs.get(3)), "hook": hook,
             "priority": priority, "policy": _POLICIES.get(policy, None if policy is None else str(policy)),
-            "type": _text(buf, attrs.get(7))}
+            "type": _str(buf, attrs.get(7))}
 
 
 def parse_rule_any(buf, off, end):
@@ -87,19 +78,19 @@ def parse_rule_any(buf, off, end):
     row = parse_rule(buf, off, end)
     if row is not None or end - off < _NFGEN.size:
         return row
-    attrs = _attrs(buf, off + _NFGEN.size, end)
+    attrs = _attrs(buf, off + _NFGEN.size, end, strict=False)
     verdict = None
     expressions = attrs.get(4)
     if expressions is not None:
-        for _kind, start, stop in _items(buf, expressions[0], expressions[1]):
+        for _kind, start, stop in _attr_list(buf, expressions[0], expressions[1], strict=False):
             name, fields = _expression(buf, start, stop)
             if name == "immediate":
                 verdict = _verdict(buf, fields.get(2)) or verdict
             elif name == "reject":
                 verdict = "reject"
     handle = attrs.get(3)
-    return {"family": _FAMILIES.get(buf[off], str(buf[off])), "table": _text(buf, attrs.get(1)),
-            "chain": _text(buf, attrs.get(2)),
+    return {"family": _FAMILIES.get(buf[off], str(buf[off])), "table": _str(buf, attrs.get(1)),
+            "chain": _str(buf, attrs.get(2)),
             "handle": struct.unpack_from("!Q", buf, handle[0])[0] if handle and handle[1] - handle[0] >= 8 else None,
             "rule": None, "verdict": verdict, "packets": None, "bytes": None}
 

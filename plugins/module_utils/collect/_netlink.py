@@ -22,6 +22,7 @@ import struct
 import time
 
 __all__ = [
+    "canonical_ip",
     "NetlinkError",
     "NetlinkSocket",
     "PARSERS",
@@ -165,6 +166,17 @@ _unpack_hdr = _HDR.unpack_from
 _ntop = socket.inet_ntop
 
 
+def canonical_ip(value):
+    """An address in the form the kernel reports it (``inet_ntop``), from its text; None if it is none."""
+    text = str(value).strip()
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            return _ntop(family, socket.inet_pton(family, text))
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 def _strerror(errno):
     """os.strerror of a kernel errno; a value no errno can be (a corrupt reply) is said as such, not raised."""
     if 0 < errno < 4096:
@@ -172,32 +184,40 @@ def _strerror(errno):
     return "netlink error %d" % errno
 
 
-def _attrs(buf, off, end):
-    """{type: (start, stop)} of the attributes in buf[off:end] (last one wins); bounds-checked."""
+def _attrs(buf, off, end, strict=True):
+    """{type: (start, stop)} of the attributes in buf[off:end] (last one wins); bounds-checked: a truncated
+    attribute raises NetlinkError, or with ``strict`` False ends the walk (counters and firewall rules are
+    evidence read beside the facts, not the facts' contract)."""
     table = {}
     unpack = _unpack_nla
     while off + 4 <= end:
         alen, atype = unpack(buf, off)
         if alen < 4 or off + alen > end:
+            if not strict:
+                break
             raise NetlinkError("truncated attribute (type %d, length %d) at offset %d" % (atype, alen, off))
         table[atype & 0x3FFF] = (off + 4, off + alen)
         off += (alen + 3) & ~3
     return table
 
 
-def _attr_list(buf, off, end):
-    """[(type, start, stop)] in order, for nests whose entries repeat (tc action lists)."""
+def _attr_list(buf, off, end, strict=True):
+    """[(type, start, stop)] in order, for nests whose entries repeat (tc actions, nftables expressions);
+    ``strict`` as in _attrs."""
     items = []
     while off + 4 <= end:
         alen, atype = _NLA.unpack_from(buf, off)
         if alen < 4 or off + alen > end:
+            if not strict:
+                break
             raise NetlinkError("truncated attribute (type %d, length %d) at offset %d" % (atype, alen, off))
         items.append((atype & _NLA_TYPE_MASK, off + 4, off + alen))
         off += (alen + 3) & ~3
     return items
 
 
-def _u32(buf, span, fmt=_U32):
+def _scalar(buf, span, fmt=_U32):
+    """The number of format ``fmt`` at the start of an attribute, or None when absent or short."""
     if span is None or span[1] - span[0] < fmt.size:
         return None
     return fmt.unpack_from(buf, span[0])[0]
@@ -211,7 +231,7 @@ def _uint(buf, span):
 
 
 def _u8(buf, span):
-    return _u32(buf, span, _U8)
+    return _scalar(buf, span, _U8)
 
 
 def _str(buf, span):
@@ -264,14 +284,14 @@ def _vxlan(buf, span):
             # The kernel keeps a unicast remote in the same attribute as a group.
             remote, group = group, None
     learning = _u8(buf, data.get(7))
-    port = _u32(buf, data.get(15), _BE16)
+    port = _scalar(buf, data.get(15), _BE16)
     return {
-        "vni": _u32(buf, data.get(1)),
+        "vni": _scalar(buf, data.get(1)),
         "remote": remote,
         "local": local,
         "group": group,
         "port": port,
-        "underlay_ifindex": _u32(buf, data.get(3)) or None,
+        "underlay_ifindex": _scalar(buf, data.get(3)) or None,
         "learning": None if learning is None else bool(learning),
         "external": bool(_u8(buf, data.get(25))),
     }
@@ -336,7 +356,7 @@ def parse_link(buf, off, end):
             vxlan = _vxlan(buf, nested[IFLA_INFO_DATA])
     operstate = _u8(buf, attrs.get(IFLA_OPERSTATE))
     mac = attrs.get(IFLA_ADDRESS)
-    netnsid = _u32(buf, attrs.get(IFLA_LINK_NETNSID), _I32)
+    netnsid = _scalar(buf, attrs.get(IFLA_LINK_NETNSID), _I32)
     return {
         "ifindex": index,
         "name": _str(buf, attrs.get(IFLA_IFNAME)),
@@ -472,7 +492,7 @@ def parse_route(buf, off, end):
         route["nexthops"] = _nexthops(buf, multipath, family)
     if metrics is not None:
         # Only a route with its own MTU (`ip route ... mtu 1400`) says so; the key is absent otherwise.
-        mtu = _u32(buf, _attrs(buf, metrics[0], metrics[1]).get(RTAX_MTU))
+        mtu = _scalar(buf, _attrs(buf, metrics[0], metrics[1]).get(RTAX_MTU))
         if mtu:
             route["mtu"] = mtu
     return route
@@ -522,17 +542,17 @@ def parse_fdb(buf, off, end):
     if dst is not None:
         # The destination of a VXLAN entry: its length says the family.
         dst = _ip(buf, dst, socket.AF_INET6 if dst[1] - dst[0] == 16 else socket.AF_INET)
-    port = _u32(buf, attrs.get(NDA_PORT), _BE16)
+    port = _scalar(buf, attrs.get(NDA_PORT), _BE16)
     return {
         "ifindex": index,
         "mac": format_mac(bytes(buf[lladdr[0]:lladdr[1]])) if lladdr else None,
         "dst": dst,
-        "vni": _u32(buf, attrs.get(NDA_VNI)),
+        "vni": _scalar(buf, attrs.get(NDA_VNI)),
         "port": port or None,
-        "vlan": _u32(buf, attrs.get(NDA_VLAN), _U16) or None,
+        "vlan": _scalar(buf, attrs.get(NDA_VLAN), _U16) or None,
         "state": _fdb_state(state),
         "flags": _names(flags, _NTF),
-        "master_ifindex": _u32(buf, attrs.get(NDA_MASTER)) or None,
+        "master_ifindex": _scalar(buf, attrs.get(NDA_MASTER)) or None,
     }
 
 
@@ -617,7 +637,7 @@ def parse_tfilter(buf, off, end):
 def parse_nsid(buf, off, end):
     """RTM_NEWNSID payload -> nsid (int, -1 when not assigned)."""
     _need(end, off, 4, "rtgenmsg")
-    return _u32(buf, _attrs(buf, off + 4, end).get(NETNSA_NSID), _I32)
+    return _scalar(buf, _attrs(buf, off + 4, end).get(NETNSA_NSID), _I32)
 
 
 PARSERS = {

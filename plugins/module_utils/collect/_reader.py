@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import gc
 import os
-import socket
 import time
 
 from ansible_collections.cloudnet.triage.plugins.module_utils._schemas import HOST_SCHEMA, NETNS_SCHEMA
@@ -44,6 +43,7 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.collect._netlink i
     NetlinkError,
     NetlinkSocket,
     TABLE_NAMES,
+    canonical_ip,
 )
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._netns import (
     NamespaceError,
@@ -110,13 +110,10 @@ class ProbeError(Exception):
 def _address(option, value):
     if value is None:
         return None
-    text = str(value).strip()
-    for family in (socket.AF_INET, socket.AF_INET6):
-        try:
-            return socket.inet_ntop(family, socket.inet_pton(family, text))
-        except (OSError, ValueError):
-            continue
-    raise ProbeError("%s: %r is not an IPv4 or IPv6 address" % (option, value))
+    found = canonical_ip(value)
+    if found is None:
+        raise ProbeError("%s: %r is not an IPv4 or IPv6 address" % (option, value))
+    return found
 
 
 def _mac(value):
@@ -632,11 +629,10 @@ class HostReader:
             except NetlinkError as exc:
                 errors.append({"namespace": ns.label, "section": name, "message": str(exc)})
 
-        def addresses():
-            rows = []
-            for addr in sock.addresses():
-                addr["dev"] = names.get(addr["ifindex"])
-                rows.append(addr)
+        def named(rows):
+            # Addresses and neighbours keep their ifindex and carry the device's name beside it.
+            for row in rows:
+                row["dev"] = names.get(row["ifindex"])
             return rows
 
         def routes():
@@ -650,16 +646,9 @@ class HostReader:
                     hop["dev"] = names.get(hop["ifindex"])
             return found
 
-        def neighbours():
-            rows = []
-            for neigh in sock.neighbours():
-                neigh["dev"] = names.get(neigh["ifindex"])
-                rows.append(neigh)
-            return rows
-
-        section("addresses", addresses)
+        section("addresses", lambda: named(sock.addresses()))
         section("routes", routes)
-        section("neighbours", neighbours)
+        section("neighbours", lambda: named(sock.neighbours()))
         section("fdb", lambda: _read_fdb(sock, names, kinds))
         section("tc", lambda: _read_tc(sock, names))
         section("sysctls", lambda: _sysctls(sock, names, "bridge" in (kinds or {}).values()))

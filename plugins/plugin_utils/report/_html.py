@@ -16,21 +16,16 @@ hold: when the picture cannot be drawn, the page says so and why, and shows ever
 
 from __future__ import annotations
 
-import functools
-import os
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import ROOT_DISPLAY
-from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._path import path_view
+from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._path import TEMPLATES, path_view, template
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._text import joined, printable
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._topology import build_topology, render_svg
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._verdict import ReportError, _short, counts, validate_diagnosis
 
 __all__ = ["TEMPLATES", "html_report"]
 
-TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 TEMPLATE = "report.html.j2"
 GRAPHVIZ = ("auto", "never")
 FACT_KEYS = ("host", "netns", "ovs", "vxlan", "arp")
@@ -41,13 +36,6 @@ COLORS = {"critical": "#d62728", "unexplained": "#b5179e", "warning": "#e08a00",
 LEGEND = (("#4a4a4a", "veth"), ("#1f77b4", "OVS port / bond member"), ("#9467bd", "tc mirred"), ("#2ca02c", "VXLAN tunnel"),
           ("#8c564b", "underlay"), ("#7f7f7f", "master"), ("#9a9a9a", "link down (dashed)"),
           ("#d62728", "what is wrong"), ("#ff7f0e", "path of the first finding"), ("#0b7285", "the question's path, hop by hop"))
-
-
-@functools.lru_cache(maxsize=1)
-def _template():
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    return environment.get_template(TEMPLATE)
 
 
 def _items(value):
@@ -127,7 +115,7 @@ def html_report(diagnosis, fleet=None, graphviz="auto", title="cloudnet.triage d
         picture_error = "fleet: expected a dict keyed by host, got %s" % printable(_short(fleet))
         fleet = {}
     picture, layout, why = _picture(fleet, diagnosis, graphviz, model) if not picture_error else (None, "none", "")
-    return _template().render(
+    return template(TEMPLATE).render(
         title=printable(title), colors=COLORS, verdict=diagnosis["verdict"], counts=counts(diagnosis),
         hosts_seen=joined(diagnosis.get("hosts_seen", [])), hosts_unreachable=joined(diagnosis.get("hosts_unreachable")),
         peers_outside_limit=joined(diagnosis.get("peers_outside_limit")),

@@ -25,7 +25,7 @@ from markupsafe import Markup
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._identity import ROOT_DISPLAY
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._text import printable
 
-__all__ = ["PATH_TEMPLATE", "path_view", "render_path"]
+__all__ = ["PATH_TEMPLATE", "TEMPLATES", "path_view", "render_path", "template"]
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 PATH_TEMPLATE = "path.html.j2"
@@ -36,10 +36,14 @@ MAX_PATHS = 50
 
 
 @functools.lru_cache(maxsize=1)
-def _template():
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    return environment.get_template(PATH_TEMPLATE)
+def _environment():
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def template(name):
+    """A template of ``templates/`` from the reports' one environment (autoescaped, strict, loaded once)."""
+    return _environment().get_template(name)
 
 
 def _text(value):
@@ -123,4 +127,4 @@ def path_view(value):
 
 def render_path(value):
     """The HTML fragment of a path (or a list of paths): the section the report includes."""
-    return Markup(_template().render(path=path_view(value)))
+    return Markup(template(PATH_TEMPLATE).render(path=path_view(value)))

@@ -625,13 +625,23 @@ def edge_classes(graph, edge):
     return " ".join(names)
 
 
+def _marked(item, marks):
+    """(colour, width) of the first of ``marks`` (flag, colour, width) the edge or device carries, or None."""
+    for flag, colour, width in marks:
+        if item[flag]:
+            return colour, width
+    return None
+
+
+# What is wrong first, then the first finding's path, then the question's hops.
+_EDGE_MARKS = (("fault", HOT, 3), ("hot", PATH, 2.6), ("hop", HOP, 2.4))
+_DEVICE_MARKS = (("faults", HOT, 2.5), ("hot", PATH, 2.2), ("hops", HOP, 2))
+
+
 def _edge_colour(graph, edge):
-    if edge["fault"]:
-        return HOT, 3
-    if edge["hot"]:
-        return PATH, 2.6
-    if edge["hop"]:
-        return HOP, 2.4
+    marked = _marked(edge, _EDGE_MARKS)
+    if marked is not None:
+        return marked
     color, style, _label = EDGE_STYLE[edge["kind"]]
     if _edge_down(graph, edge):
         return DOWN, 1.3
@@ -649,12 +659,9 @@ def _edge_details(graph, edge):
 
 
 def _node_colour(device):
-    if device["faults"]:
-        return HOT, 2.5
-    if device["hot"]:
-        return PATH, 2.2
-    if device["hops"]:
-        return HOP, 2
+    marked = _marked(device, _DEVICE_MARKS)
+    if marked is not None:
+        return marked
     return ("#999999" if device.get("state") == "down" else "#555555"), 1
 
 

@@ -28,6 +28,10 @@ import struct
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._netlink import (
     NetlinkError,
     NetlinkSocket,
+    _attr_list,
+    _attrs,
+    _scalar,
+    _str,
 )
 
 __all__ = [
@@ -80,54 +84,19 @@ _IFINFO = struct.Struct("=BxHiII")
 _NFGEN = struct.Struct("=BBH")
 
 
-def _attrs(buf, off, end):
-    """{type: (start, stop)}; a truncated attribute ends the walk (counters are evidence, not contracts)."""
-    table = {}
-    while off + 4 <= end:
-        alen, atype = _NLA.unpack_from(buf, off)
-        if alen < 4 or off + alen > end:
-            break
-        table[atype & 0x3FFF] = (off + 4, off + alen)
-        off += (alen + 3) & ~3
-    return table
-
-
-def _items(buf, off, end):
-    items = []
-    while off + 4 <= end:
-        alen, atype = _NLA.unpack_from(buf, off)
-        if alen < 4 or off + alen > end:
-            break
-        items.append((atype & 0x3FFF, off + 4, off + alen))
-        off += (alen + 3) & ~3
-    return items
-
-
-def _text(buf, span):
-    if span is None:
-        return None
-    return bytes(buf[span[0]:span[1]]).split(b"\0", 1)[0].decode("utf-8", "replace")
-
-
-def _be(buf, span, fmt):
-    if span is None or span[1] - span[0] < fmt.size:
-        return None
-    return fmt.unpack_from(buf, span[0])[0]
-
-
 def parse_link_stats(buf, off, end):
     """RTM_NEWLINK payload -> {ifindex, name, stats: {name: value}} (stats empty without IFLA_STATS64)."""
     if end - off < _IFINFO.size:
         return None
     index = _IFINFO.unpack_from(buf, off)[2]
-    attrs = _attrs(buf, off + _IFINFO.size, end)
+    attrs = _attrs(buf, off + _IFINFO.size, end, strict=False)
     stats = {}
     span = attrs.get(IFLA_STATS64)
     if span is not None:
         count = min(len(LINK_STATS), (span[1] - span[0]) // 8)
         values = struct.unpack_from("=%dQ" % count, buf, span[0])
         stats = dict(zip(LINK_STATS, values))
-    return {"ifindex": index, "name": _text(buf, attrs.get(IFLA_IFNAME)), "stats": stats}
+    return {"ifindex": index, "name": _str(buf, attrs.get(IFLA_IFNAME)), "stats": stats}
 
 
 class StatsSocket(NetlinkSocket):
@@ -143,23 +112,23 @@ class StatsSocket(NetlinkSocket):
 
 def _expression(buf, start, stop):
     """One nft expression -> (name, {its attributes}) for the few kinds a summary names."""
-    nest = _attrs(buf, start, stop)
-    name = _text(buf, nest.get(1))
+    nest = _attrs(buf, start, stop, strict=False)
+    name = _str(buf, nest.get(1))
     data = nest.get(2)
-    fields = _attrs(buf, data[0], data[1]) if data is not None else {}
+    fields = _attrs(buf, data[0], data[1], strict=False) if data is not None else {}
     return name, fields
 
 
 def _verdict(buf, span):
     if span is None:
         return None
-    verdict = _attrs(buf, span[0], span[1]).get(2)
+    verdict = _attrs(buf, span[0], span[1], strict=False).get(2)
     if verdict is None:
         return None
-    inner = _attrs(buf, verdict[0], verdict[1])
-    code = _be(buf, inner.get(1), _BE32S)
+    inner = _attrs(buf, verdict[0], verdict[1], strict=False)
+    code = _scalar(buf, inner.get(1), _BE32S)
     text = _VERDICTS.get(code, str(code))
-    chain = _text(buf, inner.get(2))
+    chain = _str(buf, inner.get(2))
     return "%s %s" % (text, chain) if chain else text
 
 
@@ -184,43 +153,43 @@ def parse_rule(buf, off, end):
     if end - off < _NFGEN.size:
         return None
     family = buf[off]
-    attrs = _attrs(buf, off + _NFGEN.size, end)
+    attrs = _attrs(buf, off + _NFGEN.size, end, strict=False)
     expressions = attrs.get(4)
     if expressions is None:
         return None
     words = []
     loaded = None
     packets = octets = verdict = None
-    for _kind, start, stop in _items(buf, expressions[0], expressions[1]):
+    for _kind, start, stop in _attr_list(buf, expressions[0], expressions[1], strict=False):
         name, fields = _expression(buf, start, stop)
         if name == "payload":
-            loaded = _FIELDS.get((_be(buf, fields.get(2), _BE32), _be(buf, fields.get(3), _BE32),
-                                  _be(buf, fields.get(4), _BE32)), "payload")
+            loaded = _FIELDS.get((_scalar(buf, fields.get(2), _BE32), _scalar(buf, fields.get(3), _BE32),
+                                  _scalar(buf, fields.get(4), _BE32)), "payload")
         elif name == "meta":
-            loaded = "meta " + _META_KEYS.get(_be(buf, fields.get(2), _BE32), "key")
+            loaded = "meta " + _META_KEYS.get(_scalar(buf, fields.get(2), _BE32), "key")
         elif name == "cmp":
             value = fields.get(3)
             raw = b""
             if value is not None:
-                inner = _attrs(buf, value[0], value[1]).get(1)
+                inner = _attrs(buf, value[0], value[1], strict=False).get(1)
                 raw = bytes(buf[inner[0]:inner[1]]) if inner is not None else b""
             shown = _value(raw)
             if loaded in ("ip protocol", "ip6 nexthdr", "meta l4proto") and len(raw) == 1:
                 shown = _L4_NAMES.get(raw[0], shown)
             elif loaded in ("meta iifname", "meta oifname"):
                 shown = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
-            op = _CMP_OPS.get(_be(buf, fields.get(2), _BE32), "?")
+            op = _CMP_OPS.get(_scalar(buf, fields.get(2), _BE32), "?")
             words.append("%s %s%s" % (loaded or "reg", "" if op == "==" else op + " ", shown))
             loaded = None
         elif name == "counter":
-            octets = _be(buf, fields.get(1), _BE64)
-            packets = _be(buf, fields.get(2), _BE64)
+            octets = _scalar(buf, fields.get(1), _BE64)
+            packets = _scalar(buf, fields.get(2), _BE64)
         elif name == "immediate":
             verdict = _verdict(buf, fields.get(2)) or verdict
         elif name == "reject":
             verdict = "reject"
         elif name in ("match", "target"):
-            xt_name = _text(buf, fields.get(1))
+            xt_name = _str(buf, fields.get(1))
             if name == "target" and xt_name in ("REJECT", "DROP"):
                 verdict = xt_name.lower()
             else:
@@ -231,8 +200,8 @@ def parse_rule(buf, off, end):
         return None
     if verdict is not None:
         words.append(verdict)
-    return {"family": _FAMILIES.get(family, str(family)), "table": _text(buf, attrs.get(1)),
-            "chain": _text(buf, attrs.get(2)), "handle": _be(buf, attrs.get(3), _BE64),
+    return {"family": _FAMILIES.get(family, str(family)), "table": _str(buf, attrs.get(1)),
+            "chain": _str(buf, attrs.get(2)), "handle": _scalar(buf, attrs.get(3), _BE64),
             "rule": " ".join(words), "verdict": verdict, "packets": packets, "bytes": octets}
 
 

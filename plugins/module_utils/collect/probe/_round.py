@@ -36,6 +36,7 @@ import socket
 import struct
 import time
 
+from ansible_collections.cloudnet.triage.plugins.module_utils.collect._netlink import canonical_ip
 from ansible_collections.cloudnet.triage.plugins.module_utils.collect._netns import (
     Namespace,
     NamespaceError,
@@ -110,13 +111,10 @@ class _Overrun(Exception):
 # Options
 
 def _address(field, value):
-    text = str(value).strip() if value is not None else ""
-    for family in (socket.AF_INET, socket.AF_INET6):
-        try:
-            return socket.inet_ntop(family, socket.inet_pton(family, text))
-        except (OSError, ValueError):
-            continue
-    raise ProbeError("%s: %r is not an IPv4 or IPv6 address" % (field, value))
+    found = canonical_ip(value) if value is not None else None
+    if found is None:
+        raise ProbeError("%s: %r is not an IPv4 or IPv6 address" % (field, value))
+    return found
 
 
 def _number(field, value, kind, low=None, high=None):

@@ -100,3 +100,43 @@ def test_documented_filter_lets_other_errors_through():
 def test_documentation_without_a_name_is_refused():
     with pytest.raises(ValueError, match="has no name"):
         documented_filter("options: {}", lambda data: data)
+
+
+FRAGMENTED = r"""
+name: fragmented
+short_description: A filter whose input comes from a doc fragment
+positional: _input
+options:
+  level:
+    description: Its own option, which wins over a fragment's of the same name.
+    type: int
+    default: 3
+extends_documentation_fragment:
+  - cloudnet.triage.fleet_input.vxlan
+  - cloudnet.triage.report_files
+  - other.collection.fragment
+"""
+
+
+def test_doc_fragment_options_are_merged_as_ansible_doc_shows_them():
+    from ansible_collections.cloudnet.triage.plugins.doc_fragments.report_files import ModuleDocFragment
+
+    interface = filter_interface(FRAGMENTED)
+    # The input's type from the fragment's variable VXLAN; the fragment's main DOCUMENTATION for report_files.
+    assert interface.input_type == "dict"
+    assert set(interface.spec) >= {"level", "report_dir", "formats"}
+    assert interface.spec["level"] == {"type": "int", "default": 3}
+    assert "report_dir" in ModuleDocFragment.DOCUMENTATION
+    with pytest.raises(FilterArgumentError, match=r"input: expected a dict, got \['a'\]"):
+        filter_arguments(FRAGMENTED, ["a"])
+
+
+def test_filter_module_names_each_filter_by_its_documentation():
+    from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import filter_module
+
+    first = documented_filter(DOCUMENTATION, lambda data, **options: options["level"])
+    other = documented_filter(FRAGMENTED, lambda data, **options: options["level"])
+    filters = filter_module(first, other)().filters()
+    assert sorted(filters) == ["fragmented", "sample"]
+    assert filters["sample"]({"a": 1}, "high") == "high"
+    assert filters["fragmented"]({}, report_dir="reports") == 3
