@@ -50,10 +50,11 @@ class ControllerAction(ActionBase):
         result = super(ControllerAction, self).run(tmp, task_vars)
         args = self.validated()
         try:
-            result.update(self.act(args))
+            outcome = self.act(args)
         except (ValueError, TypeError, OSError) as exc:
             # Arguments the module's checks refused, or a report directory that cannot be written.
             raise self.error(exc)
+        result.update(outcome)
         result["changed"] = False
         return result
 

@@ -53,15 +53,20 @@ class FilterInterface(namedtuple("FilterInterface", "name short_description inpu
 
 def _fragment_options(doc):
     """The options of the cloudnet.triage doc fragments a DOCUMENTATION extends (``cloudnet.triage.NAME`` for the
-    fragment's DOCUMENTATION, ``cloudnet.triage.NAME.VAR`` for its attribute VAR), as ansible-doc merges them."""
+    fragment's DOCUMENTATION, ``cloudnet.triage.NAME.VAR`` for its attribute VAR), merged as ansible-doc merges
+    them: an option the DOCUMENTATION or an earlier fragment defines is kept whole."""
+    fragments = doc.get("extends_documentation_fragment") or ()
+    if isinstance(fragments, str):
+        fragments = fragments.split(",")
     options = {}
-    for fragment in doc.get("extends_documentation_fragment") or ():
-        parts = str(fragment).split(".")
+    for fragment in fragments:
+        parts = str(fragment).strip().split(".")
         if parts[:2] != COLLECTION.split(".") or len(parts) not in (3, 4):
             continue
         module = importlib.import_module(_FRAGMENTS + parts[2])
         text = getattr(module.ModuleDocFragment, parts[3].upper() if len(parts) == 4 else "DOCUMENTATION")
-        options.update((yaml.safe_load(text) or {}).get("options") or {})
+        for name, option in ((yaml.safe_load(text) or {}).get("options") or {}).items():
+            options.setdefault(name, option)
     return options
 
 

@@ -260,6 +260,8 @@ def baseline_child(script, hosts, neighbours, owned, faults, segment, dispose):
 
 
 def _child(script, mode, hosts, args, pythonpath=None):
+    """One measurement in a process of its own (this script in ``mode``; ``script``: the baseline commit's, for
+    --baseline-child) -> its JSON line."""
     argv = [sys.executable, __file__, mode, "--hosts", str(hosts), "--neighbours", str(args.neighbours),
             "--owned", str(args.owned), "--segment", str(args.segment)]
     if mode == "--baseline-child":
@@ -281,11 +283,12 @@ def _median(samples, key):
 
 def measure(args, baseline):
     """Each size --repeat times: ours, the baseline commit's, the bare floor, interleaved so that the machine's
-    load at the moment weighs on all three alike; the medians."""
+    load at the moment weighs on them alike (and the checks-bypassed 1x run with --unchecked); the medians.
+    With --scale 1 the one size is measured once and stands for both."""
     old_script = os.path.join(baseline, "ansible_collections", "cloudnet", "triage", "tests", "perf",
                               "bench_correlate.py") if baseline else None
     runs, floors, before, unchecked = [], [], [], []
-    for hosts in (args.hosts, args.hosts * args.scale):
+    for hosts in sorted({args.hosts, args.hosts * args.scale}):
         ours, floor, theirs, bare = [], [], [], []
         for _round in range(max(1, args.repeat)):
             ours.append(_child(__file__, "--child", hosts, args))
@@ -306,6 +309,8 @@ def measure(args, baseline):
             before.append(_median(theirs, "correlate_s"))
         if bare:
             unchecked.append(_median(bare, "correlate_s"))
+    if len(runs) == 1:
+        runs, floors, before = runs * 2, floors * 2, before * 2
     return runs, floors, before, unchecked
 
 

@@ -169,7 +169,8 @@ def shape(holder):
 
 
 def baseline_tree(ref):
-    """The reader of commit ref as package baseline_reader in a temporary directory; None when git lacks it."""
+    """The reader of commit ref as package baseline_reader in a temporary directory, and that commit's whole
+    collection under ``collections/`` (its netns_probe through Ansible); None when git lacks it."""
     directory = tempfile.mkdtemp(prefix="cloudnet-baseline-")
     package = os.path.join(directory, "baseline_reader")
     os.mkdir(package)
@@ -213,7 +214,8 @@ def through_ansible(holder, module, args, collections=None):
     ``collections``: where cloudnet.triage resolves from instead of this checkout (the baseline commit's)."""
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1")
     if collections:
-        env["ANSIBLE_COLLECTIONS_PATH"] = collections
+        # The baseline's cloudnet.triage first; the other collections where this checkout finds them.
+        env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join((collections, COLLECTIONS))
     argv = [ANSIBLE, "all", "-i", "lab,", "-c", "community.docker.nsenter",
             "-e", "ansible_nsenter_pid=%d" % holder.pid, "-e", "ansible_python_interpreter=%s" % VENV_PYTHON,
             "-m", module]
@@ -340,7 +342,8 @@ def main():
     parser.add_argument("--skip", default="", help="comma-separated: seed,ipall,pyroute2,ansible")
     parser.add_argument("--repeat", type=int, default=5, help="runs per in-process figure (best and median shown)")
     parser.add_argument("--baseline-ref", default=DEFAULT_BASELINE_REF,
-                        help="git commit whose netns_probe reader is read side by side ('' for none; default %s)"
+                        help="git commit whose netns_probe reader, and module through Ansible, run side by side "
+                             "('' for none; default %s)"
                         % DEFAULT_BASELINE_REF)
     options = parser.parse_args()
     if os.geteuid() != 0:
@@ -349,7 +352,7 @@ def main():
     skip = set(options.skip.split(","))
     baseline = baseline_tree(options.baseline_ref) if options.baseline_ref else None
     if options.baseline_ref and baseline is None:
-        print("(baseline %s not in this checkout's history: no baseline reader row)" % options.baseline_ref)
+        print("(baseline %s not in this checkout's history: no baseline rows)" % options.baseline_ref)
     results = {}
     try:
         for count in sizes:

@@ -37,8 +37,9 @@ MAX_PATHS = 50
 
 @functools.lru_cache(maxsize=1)
 def _environment():
+    # auto_reload off: each template is read once per process, as the files ship with the collection.
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, auto_reload=False)
 
 
 def template(name):

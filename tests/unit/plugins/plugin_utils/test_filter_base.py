@@ -108,25 +108,43 @@ short_description: A filter whose input comes from a doc fragment
 positional: _input
 options:
   level:
-    description: Its own option, which wins over a fragment's of the same name.
+    description: Its own option.
     type: int
     default: 3
+  formats:
+    description: Its own version of an option the report_files fragment defines too, which wins whole.
+    type: list
+    elements: str
+    default: [text]
 extends_documentation_fragment:
   - cloudnet.triage.fleet_input.vxlan
   - cloudnet.triage.report_files
+  - cloudnet.triage.fleet_input
   - other.collection.fragment
 """
 
 
-def test_doc_fragment_options_are_merged_as_ansible_doc_shows_them():
+def test_doc_fragment_options_are_merged_as_ansible_doc_merges_them():
+    import yaml
+
     from ansible_collections.cloudnet.triage.plugins.doc_fragments.report_files import ModuleDocFragment
+    from ansible_collections.cloudnet.triage.plugins.plugin_utils._filter import _fragment_options
 
     interface = filter_interface(FRAGMENTED)
-    # The input's type from the fragment's variable VXLAN; the fragment's main DOCUMENTATION for report_files.
     assert interface.input_type == "dict"
     assert set(interface.spec) >= {"level", "report_dir", "formats"}
-    assert interface.spec["level"] == {"type": "int", "default": 3}
-    assert "report_dir" in ModuleDocFragment.DOCUMENTATION
+    # The filter's own option wins whole over the fragment's (its default, not the fragment's).
+    fragment_formats = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]["formats"]
+    assert fragment_formats.get("default") != ["text"]
+    assert interface.spec["formats"] == {"type": "list", "elements": "str", "default": ["text"]}
+    # NAME.VAR reads the fragment's attribute VAR; of two fragments defining _input, the earlier one stays.
+    options = _fragment_options(yaml.safe_load(FRAGMENTED))
+    assert "cloudnet.triage.vxlan/1" in options["_input"]["description"]
+    assert "cloudnet.triage.vxlan/1" not in _fragment_options(
+        {"extends_documentation_fragment": "cloudnet.triage.fleet_input"})["_input"]["description"]
+    # The comma-separated string form, as ansible-doc takes it.
+    assert set(_fragment_options({"extends_documentation_fragment": "cloudnet.triage.report_files, cloudnet.triage.fleet_input"})) \
+        >= {"_input", "report_dir", "formats"}
     with pytest.raises(FilterArgumentError, match=r"input: expected a dict, got \['a'\]"):
         filter_arguments(FRAGMENTED, ["a"])
 

@@ -368,3 +368,31 @@ def test_a_receive_timeout_of_the_blocking_socket_is_a_netlink_error():
     with pytest.raises(NetlinkError) as caught:
         nl.links()
     assert caught.value.errno == errno.ETIMEDOUT and "0.5 s" in str(caught.value)
+
+
+def test_a_truncated_attribute_raises_or_ends_the_walk_where_the_reading_is_evidence():
+    whole = struct.pack("=HH", 8, 1) + struct.pack("=I", 7) + struct.pack("=HH", 8, 2) + struct.pack("=I", 9)
+    cut = whole[:-2]   # the second attribute says 8 bytes, 6 are there
+    assert _netlink._attrs(whole, 0, len(whole)) == {1: (4, 8), 2: (12, 16)}
+    with pytest.raises(NetlinkError, match=r"truncated attribute \(type 2, length 8\) at offset 8"):
+        _netlink._attrs(cut, 0, len(cut))
+    with pytest.raises(NetlinkError, match="truncated attribute"):
+        _netlink._attr_list(cut, 0, len(cut))
+    assert _netlink._attrs(cut, 0, len(cut), strict=False) == {1: (4, 8)}
+    assert _netlink._attr_list(cut, 0, len(cut), strict=False) == [(1, 4, 8)]
+    assert _netlink._scalar(whole, (4, 8)) == 7 and _netlink._scalar(whole, (4, 6)) is None
+    assert _netlink._scalar(whole, None) is None
+
+
+@pytest.mark.parametrize("text, canonical", [
+    ("198.18.0.1", "198.18.0.1"),
+    (" 198.18.0.1\n", "198.18.0.1"),
+    ("2001:DB8:0:0::1", "2001:db8::1"),
+    ("2001:db8::ffff:198.18.0.1", "2001:db8::ffff:c612:1"),
+    ("198.18.0.256", None),
+    ("$(reboot)", None),
+    ("198.18.0.1\0", None),
+    ("", None),
+])
+def test_canonical_ip_is_the_form_the_kernel_reports(text, canonical):
+    assert _netlink.canonical_ip(text) == canonical
