@@ -65,9 +65,6 @@ class DiagSocket(NetlinkSocket):
 
     PROTOCOL = NETLINK_SOCK_DIAG
 
-    def __init__(self, timeout=1.0, buffer=None):
-        super().__init__(timeout, buffer)
-
     def inet(self, family, protocol, states):
         body = _REQ.pack(family, protocol, 0, states) + b"\0" * _SOCKID
         return self._exchange(SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, body, parse_inet_diag)

@@ -15,6 +15,7 @@ why instead of no file at all.
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import os
@@ -28,7 +29,6 @@ from ansible_collections.cloudnet.triage.plugins.module_utils.model._collected i
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._fleet import build_model
 from ansible_collections.cloudnet.triage.plugins.module_utils.model._platform import placements
 from ansible_collections.cloudnet.triage.plugins.module_utils.rules._registry import registered_rules
-from ansible_collections.cloudnet.triage.plugins.module_utils.rules._rule import Rule
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._html import html_report
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._junit import junit_xml
 from ansible_collections.cloudnet.triage.plugins.plugin_utils.report._text import printable, terminal_lines
@@ -51,8 +51,10 @@ def _timed_rules(times):
                 return rule.evaluate(model)
             finally:
                 times[rule.family] = times.get(rule.family, 0.0) + time.perf_counter() - started
-        return Rule(rule.code, rule.family, rule.needs, evaluate, platforms=rule.platforms, needs_any=rule.needs_any,
-                    hosts=rule.hosts, probes=rule.probes)
+        # The same declaration with the timed evaluate: a copy, so every field a rule declares comes along.
+        timed_rule = copy.copy(rule)
+        timed_rule.evaluate = evaluate
+        return timed_rule
 
     return [timed(rule) for rule in registered_rules()]
 

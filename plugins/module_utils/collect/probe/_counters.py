@@ -210,9 +210,6 @@ class NftSocket(NetlinkSocket):
 
     PROTOCOL = NETLINK_NETFILTER
 
-    def __init__(self, timeout=1.0):
-        super().__init__(timeout)
-
     def rules(self):
         body = _NFGEN.pack(0, 0, 0)  # NFPROTO_UNSPEC: every family's tables
         return self._exchange((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE, NLM_F_DUMP, body, parse_rule)
